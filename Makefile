@@ -1,0 +1,66 @@
+# The two commands a newcomer needs: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+MANAGE := $(UV) run --frozen python manage.py
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# The test suite's services: this machine's PostgreSQL and Redis (database 15, flushed by tests).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/privacyportal
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: help install run test lint messages sms system-packages
+
+help:
+	@echo "make run    start the portal on embedded defaults (SQLite, tasks in-process, SMS in var/sms/)"
+	@echo "make test   run the whole suite on PostgreSQL, Redis, a Celery worker and Chromium"
+	@echo "make sms    show the latest text messages the portal wrote to var/sms/"
+
+# uv in a small virtualenv of its own, pinned, so nothing is installed system-wide.
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+install: .venv/.synced
+
+run: install
+	$(MANAGE) migrate --noinput
+	$(MANAGE) collectstatic --noinput -v0
+	$(MANAGE) demo_data
+	@echo
+	@echo "  Portal:     http://127.0.0.1:8000/   (staff desk: http://127.0.0.1:8000/admin/)"
+	@echo "  SMS codes:  written as JSON files to var/sms/ (run 'make sms' in another terminal)"
+	@echo
+	$(MANAGE) runserver 127.0.0.1:8000
+
+sms:
+	@ls -1 var/sms/*.json 2>/dev/null | tail -n 5 | xargs -r -n1 sh -c 'cat "$$0"; echo'
+
+# Browser tests need Debian's Chromium; the translation check needs xgettext (gettext).
+system-packages:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v xgettext >/dev/null || missing="$$missing gettext"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+lint: install
+	$(UV) run --frozen ruff check .
+
+test: install system-packages lint
+	DEBUG=true DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(MANAGE) makemigrations --check --dry-run
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(UV) run --frozen pytest
+
+# For developers: refresh the catalogs after changing user-facing strings, then translate.
+messages: install
+	$(MANAGE) makemessages -l zh_Hans -l en --no-obsolete --no-location
+	$(MANAGE) compilemessages

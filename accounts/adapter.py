@@ -1,0 +1,90 @@
+"""allauth's account adapter for phone-only accounts.
+
+allauth drives sign-up, sign-in by code or password, phone verification and
+rate limits; this adapter stores what it decides through ``accounts.services``
+and sends its codes through the portal's SMS queue.
+"""
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.internal.flows.login import get_authentication_records
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
+
+from privacyportal.sms import queue_sms
+
+from . import services
+from .fields import MobileNumberField
+from .models import SecurityEvent
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def phone_form_field(self, **kwargs):
+        return MobileNumberField(**kwargs)
+
+    def send_verification_code_sms(self, user, phone: str, code: str, **kwargs) -> None:
+        queue_sms(
+            to=phone,
+            body=_("Your verification code is %(code)s. It expires in 15 minutes. "
+                   "Never share it with anyone.") % {"code": code},
+        )
+
+    def send_account_already_exists_sms(self, phone: str) -> None:
+        # Sign-up with a registered number: tell the owner instead of revealing it on screen.
+        queue_sms(
+            to=phone,
+            body=_("Someone tried to sign up with this number, which already has an account. "
+                   "To sign in, use 'Send me a sign-in code'. If this was not you, ignore this message."),
+        )
+
+    def send_unknown_account_sms(self, phone: str, **kwargs) -> None:
+        queue_sms(
+            to=phone,
+            body=_("Someone asked to sign in with this number, but it has no account. "
+                   "If this was you, sign up first. If not, ignore this message."),
+        )
+
+    def get_phone(self, user):
+        if not user.phone:
+            return None
+        return user.phone.as_e164, user.phone_verified
+
+    def set_phone(self, user, phone: str, verified: bool) -> None:
+        # allauth calls this while signing up (saved by save_user) and when a
+        # pending change is corrected; the number on file changes only once verified.
+        if user.pk is None or not user.phone:
+            user.phone = phone
+            user.phone_verified = verified
+        elif verified:
+            services.user_mark_phone_verified(user=user, phone=phone, request=self.request)
+
+    def set_phone_verified(self, user, phone: str) -> None:
+        services.user_mark_phone_verified(user=user, phone=phone, request=self.request)
+
+    def get_user_by_phone(self, phone: str):
+        return get_user_model().objects.filter(phone=phone).first()
+
+    def save_user(self, request, user, form, commit=True):
+        phone = form.cleaned_data["phone"]
+        if not commit:
+            user.phone = phone
+            user.set_unusable_password()
+            return user
+        return services.user_sign_up(user=user, phone=phone, request=request)
+
+    def set_password(self, user, password: str) -> None:
+        services.user_set_password(user=user, password=password, request=self.request)
+
+    def post_login(self, request, user, **kwargs):
+        records = get_authentication_records(request, user) or []
+        method = records[-1]["method"] if records else ""
+        services.security_event_record(
+            user=user, kind=SecurityEvent.Kind.SIGNED_IN, request=request, detail=method
+        )
+        return super().post_login(request, user, **kwargs)
+
+    def logout(self, request) -> None:
+        if request.user.is_authenticated:
+            services.security_event_record(
+                user=request.user, kind=SecurityEvent.Kind.SIGNED_OUT, request=request
+            )
+        super().logout(request)

@@ -1,0 +1,76 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.utils.translation import gettext_lazy as _
+
+from .models import SecurityEvent, User
+
+
+class UserCreationAdminForm(AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("phone",)
+
+
+class UserChangeAdminForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    form = UserChangeAdminForm
+    add_form = UserCreationAdminForm
+    ordering = ["-date_joined"]
+    list_display = ["phone", "nickname", "phone_verified", "is_staff", "is_active", "date_joined"]
+    list_filter = ["is_staff", "is_superuser", "is_active", "phone_verified", "groups"]
+    # Staff type numbers the way users do; get_search_results also tries the digits alone.
+    search_fields = ["phone", "nickname"]
+    readonly_fields = ["date_joined", "last_login"]
+    fieldsets = (
+        (None, {"fields": ("phone", "phone_verified", "password")}),
+        (_("Profile"), {"fields": ("nickname", "avatar")}),
+        (
+            _("Permissions"),
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        (_("Dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("phone", "usable_password", "password1", "password2")}),
+    )
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        normalised = _normalise_phone_search(search_term)
+        if normalised and normalised != search_term:
+            queryset |= self.model.objects.filter(phone__contains=normalised)
+        return queryset, may_have_duplicates
+
+
+def _normalise_phone_search(term: str) -> str:
+    """'138 0013-8000' or '+86 138…' → digits as stored in E.164, so either form finds the user."""
+    digits = "".join(ch for ch in term if ch.isdigit())
+    if term.strip().startswith("+") or not digits:
+        return f"+{digits}" if digits else ""
+    return digits
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(admin.ModelAdmin):
+    list_display = ["occurred_at", "user", "kind", "ip_address", "detail"]
+    list_filter = ["kind"]
+    search_fields = ["user__phone"]
+    date_hierarchy = "occurred_at"
+    list_select_related = ["user"]
+    readonly_fields = [f.name for f in SecurityEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,79 @@
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+
+from .managers import UserManager
+
+
+def avatar_path(instance, filename: str) -> str:
+    # A random name: the file name must not reveal the user or the upload's original name.
+    return f"avatars/{uuid.uuid4().hex}.png"
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    phone = PhoneNumberField(_("mobile number"), unique=True, region="CN")
+    phone_verified = models.BooleanField(_("number verified"), default=False)
+    nickname = models.CharField(_("nickname"), max_length=40, blank=True)
+    avatar = models.ImageField(_("avatar"), upload_to=avatar_path, blank=True)
+    is_staff = models.BooleanField(_("staff status"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "phone"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.nickname or str(self.phone)
+
+    @property
+    def display_name(self) -> str:
+        return self.nickname or self.phone.as_national if self.phone else self.nickname
+
+
+class SecurityEvent(models.Model):
+    """Sign-ins and account changes, kept for security (policy 2.4.1(3)) as a basic function."""
+
+    class Kind(models.TextChoices):
+        SIGNED_UP = "signed_up", _("Signed up")
+        SIGNED_IN = "signed_in", _("Signed in")
+        SIGNED_OUT = "signed_out", _("Signed out")
+        PASSWORD_SET = "password_set", _("Password set")
+        PASSWORD_CHANGED = "password_changed", _("Password changed")
+        PASSWORD_REMOVED = "password_removed", _("Password removed")
+        PHONE_CHANGED = "phone_changed", _("Mobile number changed")
+        PROFILE_CHANGED = "profile_changed", _("Profile changed")
+        AVATAR_CHANGED = "avatar_changed", _("Avatar changed")
+        AVATAR_REMOVED = "avatar_removed", _("Avatar removed")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="security_events",
+        verbose_name=_("user"),
+    )
+    kind = models.CharField(_("event"), max_length=32, choices=Kind.choices)
+    occurred_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("device"), max_length=300, blank=True)
+    # How it happened, e.g. the sign-in method ("code", "password") or the field changed.
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("security event")
+        verbose_name_plural = _("security events")
+        ordering = ["-occurred_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} @ {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,103 @@
+"""What accounts keeps about a user, registered with the personal-data registry."""
+
+from datetime import timedelta
+
+from allauth.account.models import EmailAddress
+from django.contrib.admin.models import LogEntry
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from privacyportal.registry import DataField, DataKind, ExpiryAction, registry
+from privacyportal.retention import purge_in_batches
+
+from .models import SecurityEvent, User
+
+
+def _yes_no(value) -> str:
+    return str(_("yes") if value else _("no"))
+
+
+@transaction.atomic
+def erase_profile(user) -> int:
+    """Clear what the user added beyond the number; closing the account itself is a request."""
+    changed = bool(user.nickname or user.avatar)
+    if user.avatar:
+        name, storage = user.avatar.name, user.avatar.storage
+        transaction.on_commit(lambda: storage.delete(name))
+    User.objects.filter(pk=user.pk).update(nickname="", avatar="")
+    return int(changed)
+
+
+def erase_security_events(user) -> int:
+    return SecurityEvent.objects.filter(user=user).delete()[0]
+
+
+def purge_security_events(cutoff, batch_size: int = 5000) -> int:
+    return purge_in_batches(
+        SecurityEvent.objects.filter(occurred_at__lt=cutoff), batch_size=batch_size
+    )
+
+
+registry.register(
+    DataKind(
+        code="account",
+        label=_("Account"),
+        description=_("Your mobile number, nickname and avatar, and when you joined (policy 2.4.1(1))."),
+        model=User,
+        user_lookup="pk",
+        fields=(
+            DataField("phone", _("Mobile number")),
+            DataField("phone_verified", _("Number verified"), display=_yes_no),
+            DataField("nickname", _("Nickname")),
+            DataField("avatar", _("Avatar"), display=lambda v: str(_("uploaded") if v else "")),
+            DataField("date_joined", _("Joined")),
+            DataField("last_login", _("Last sign-in")),
+        ),
+        erase=erase_profile,
+        retention_note=_("Kept while your account is open."),
+    )
+)
+
+registry.register(
+    DataKind(
+        code="security_events",
+        label=_("Security events"),
+        description=_(
+            "Sign-ins and changes to your account, with the device and IP address, "
+            "kept to protect your account (policy 2.4.1(3))."
+        ),
+        model=SecurityEvent,
+        user_lookup="user",
+        fields=(
+            DataField("occurred_at", _("Time")),
+            DataField(
+                "kind",
+                _("Event"),
+                display=lambda v: str(SecurityEvent.Kind(v).label),
+            ),
+            DataField("detail", _("Detail")),
+            DataField("ip_address", _("IP address")),
+            DataField("user_agent", _("Device")),
+        ),
+        erase=erase_security_events,
+        # The Cybersecurity Law (art. 21) asks for network logs to be kept at least six months.
+        retention=timedelta(days=180),
+        retention_note=_("Kept for 180 days, then deleted."),
+        expiry_action=ExpiryAction.DELETE,
+        timestamp_field="occurred_at",
+        purge_expired=purge_security_events,
+        ordering=("-occurred_at", "-pk"),
+    )
+)
+
+registry.exempt(
+    LogEntry,
+    reason="Django admin's change log records what staff did in the desk; it describes "
+    "staff work, not an end user's data, and is kept as the staff audit trail.",
+)
+
+registry.exempt(
+    EmailAddress,
+    reason="Sign-up and sign-in are by mobile number only; the portal never asks for "
+    "an e-mail address, so allauth's e-mail table stays empty.",
+)

@@ -1,0 +1,54 @@
+"""Reads for the signed-in user's pages; each takes the user and returns only what is theirs."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.utils import formats, timezone
+
+from privacyportal.registry import DataKind, registry
+
+from .models import SecurityEvent, User
+
+MY_DATA_ROWS_SHOWN = 50
+
+
+def security_events_for_user(*, user: User) -> QuerySet[SecurityEvent]:
+    return SecurityEvent.objects.filter(user=user).order_by("-occurred_at", "-pk")
+
+
+@dataclass(frozen=True)
+class DataSection:
+    kind: DataKind
+    total: int
+    headers: list[str]
+    rows: list[list[str]]
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.rows)
+
+
+def _display(field, value) -> str:
+    if field.display is not None:
+        return field.display(value)
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
+    return str(value)
+
+
+def my_data_for_user(*, user: User, rows_shown: int = MY_DATA_ROWS_SHOWN) -> list[DataSection]:
+    """Everything the registry knows about the user: one section per kind, newest rows first."""
+    sections = []
+    for kind in registry.kinds():
+        queryset = kind.queryset_for_user(user)
+        names = [f.name for f in kind.fields]
+        values = list(queryset.values(*names)[:rows_shown])
+        total = len(values) if len(values) < rows_shown else queryset.count()
+        rows = [[_display(f, row[f.name]) for f in kind.fields] for row in values]
+        sections.append(
+            DataSection(kind=kind, total=total, headers=[str(f.label) for f in kind.fields], rows=rows)
+        )
+    return sections

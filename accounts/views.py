@@ -1,0 +1,111 @@
+"""Account Settings (账户设置). Thin views: forms validate, services write, selectors read."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import selectors, services
+from .forms import AvatarForm, NicknameForm, RemovePasswordForm
+
+SECURITY_EVENTS_PER_PAGE = 25
+
+
+def _settings_page(request, *, nickname_form=None, avatar_form=None, status=200):
+    user = request.user
+    context = {
+        "nickname_form": nickname_form or NicknameForm(instance=user),
+        "avatar_form": avatar_form or AvatarForm(),
+        "recent_events": selectors.security_events_for_user(user=user)[:5],
+    }
+    return render(request, "accounts/settings.html", context, status=status)
+
+
+@login_required
+@require_GET
+def account_settings(request):
+    return _settings_page(request)
+
+
+@login_required
+@require_POST
+def nickname_update(request):
+    # A fresh copy: a failed form must not leave the half-edited value on request.user.
+    form = NicknameForm(request.POST, instance=type(request.user).objects.get(pk=request.user.pk))
+    if not form.is_valid():
+        return _settings_page(request, nickname_form=form, status=400)
+    services.user_update_nickname(
+        user=request.user, nickname=form.cleaned_data["nickname"], request=request
+    )
+    messages.success(request, _("Your nickname was saved."))
+    return redirect("accounts:settings")
+
+
+@login_required
+@require_POST
+def avatar_upload(request):
+    form = AvatarForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _settings_page(request, avatar_form=form, status=400)
+    services.user_set_avatar(user=request.user, image=form.cleaned_data["avatar"], request=request)
+    messages.success(request, _("Your avatar was saved."))
+    return redirect("accounts:settings")
+
+
+@login_required
+@require_POST
+def avatar_remove(request):
+    services.user_remove_avatar(user=request.user, request=request)
+    messages.success(request, _("Your avatar was removed."))
+    return redirect("accounts:settings")
+
+
+@login_required
+@require_GET
+def avatar_image(request):
+    """The signed-in user's own avatar; avatars are not public files."""
+    avatar = request.user.avatar
+    if not avatar:
+        raise Http404
+    try:
+        handle = avatar.open("rb")
+    except FileNotFoundError as error:
+        raise Http404 from error
+    response = FileResponse(handle, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def password_remove(request):
+    if not request.user.has_usable_password():
+        messages.info(request, _("You have no password; you sign in with SMS codes."))
+        return redirect("accounts:settings")
+    form = RemovePasswordForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        services.user_remove_password(user=request.user, request=request)
+        messages.success(
+            request, _("Your password was removed. From now on you sign in with SMS codes.")
+        )
+        return redirect("accounts:settings")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/password_remove.html", {"form": form}, status=status)
+
+
+@login_required
+@require_GET
+def security_events(request):
+    paginator = Paginator(selectors.security_events_for_user(user=request.user), SECURITY_EVENTS_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    return render(request, "accounts/security_events.html", {"page": page})
+
+
+@login_required
+@require_GET
+def my_data(request):
+    sections = selectors.my_data_for_user(user=request.user)
+    return render(request, "accounts/my_data.html", {"sections": sections})

@@ -1,0 +1,13 @@
+import re
+
+CODE_RE = re.compile(r"\b(\d{6})\b")
+
+
+def last_code(outbox, to: str) -> str:
+    """The code in the newest message to ``to``."""
+    for message in reversed(outbox):
+        if message.to == to:
+            match = CODE_RE.search(message.body)
+            if match:
+                return match.group(1)
+    raise AssertionError(f"no code was sent to {to}; outbox: {outbox!r}")

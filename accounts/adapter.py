@@ -9,6 +9,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.internal.flows.login import get_authentication_records
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from privacyportal.sms import queue_sms
 
@@ -18,6 +19,14 @@ from .models import SecurityEvent
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        # allauth uses this for password guessing and for asking codes too often alike.
+        "too_many_login_attempts": gettext_lazy(
+            "Too many attempts. To protect your account, wait a few minutes and try again."
+        ),
+    }
+
     def phone_form_field(self, **kwargs):
         return MobileNumberField(**kwargs)
 

@@ -27,14 +27,13 @@ class PhoneLoginForm(LoginForm):
         self.order_fields(["login", "password"])
 
 
-class NicknameForm(forms.ModelForm):
-    class Meta:
-        model = User
-        fields = ["nickname"]
-        help_texts = {"nickname": _("Shown on your pages instead of your number. Up to 40 characters.")}
-
-    def clean_nickname(self):
-        return self.cleaned_data["nickname"].strip()
+class NicknameForm(forms.Form):
+    nickname = forms.CharField(
+        label=_("Nickname"),
+        max_length=User._meta.get_field("nickname").max_length,
+        required=False,
+        help_text=_("Shown on your pages instead of your number. Up to 40 characters."),
+    )
 
 
 class AvatarForm(forms.Form):

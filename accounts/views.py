@@ -17,7 +17,7 @@ SECURITY_EVENTS_PER_PAGE = 25
 def _settings_page(request, *, nickname_form=None, avatar_form=None, status=200):
     user = request.user
     context = {
-        "nickname_form": nickname_form or NicknameForm(instance=user),
+        "nickname_form": nickname_form or NicknameForm(initial={"nickname": user.nickname}),
         "avatar_form": avatar_form or AvatarForm(),
         "recent_events": selectors.security_events_for_user(user=user)[:5],
     }
@@ -33,8 +33,7 @@ def account_settings(request):
 @login_required
 @require_POST
 def nickname_update(request):
-    # A fresh copy: a failed form must not leave the half-edited value on request.user.
-    form = NicknameForm(request.POST, instance=type(request.user).objects.get(pk=request.user.pk))
+    form = NicknameForm(request.POST)
     if not form.is_valid():
         return _settings_page(request, nickname_form=form, status=400)
     services.user_update_nickname(

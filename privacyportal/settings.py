@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "privacyportal.middleware.RateLimitedMiddleware",
 ]
 
 ROOT_URLCONF = "privacyportal.urls"
@@ -98,6 +99,9 @@ else:
             "NAME": VAR_DIR / "db.sqlite3",
         }
     }
+# A request either completes or leaves nothing behind (e.g. a sign-up whose
+# code could not be sent is rolled back, not left half-made).
+DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache (rate limits) and Celery broker -------------------------

@@ -1,0 +1,66 @@
+"""Rate limits live in the Redis cache (REDIS_URL in `make test`), as in production."""
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+PHONE = "+8613800138000"
+
+
+def test_rate_limits_are_stored_in_redis():
+    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+
+
+def test_requesting_sign_in_codes_too_fast_is_stopped_with_a_clear_message(client, sms_outbox):
+    client.cookies.load({"django_language": "en"})
+    UserFactory(phone=PHONE)
+    assert client.post(reverse("account_request_login_code"), {"phone": PHONE}).status_code == 302
+    # A second browser (no pending sign-in in its session) asks for the same number at once.
+    response = client_class_fresh(client).post(reverse("account_request_login_code"), {"phone": PHONE})
+    assert response.status_code == 200
+    assert "Too many attempts. To protect your account, wait a few minutes" in response.content.decode()
+    assert len(sms_outbox) == 1
+
+
+def test_sign_up_codes_to_one_number_are_limited(client, sms_outbox):
+    client.cookies.load({"django_language": "en"})
+    assert client.post(reverse("account_signup"), {"phone": PHONE}).status_code == 302
+    other = client_class_fresh(client)
+    response = other.post(reverse("account_signup"), {"phone": PHONE})
+    assert response.status_code == 429
+    assert "Too many attempts" in response.content.decode()
+    assert len(sms_outbox) == 1
+
+
+def test_one_client_cannot_flood_many_numbers(client, sms_outbox):
+    client.cookies.load({"django_language": "en"})
+    statuses = []
+    for n in range(12):
+        fresh = client_class_fresh(client)
+        statuses.append(fresh.post(reverse("account_signup"), {"phone": f"+86139{n:08d}"}).status_code)
+    assert statuses[:10] == [302] * 10
+    assert statuses[10:] == [429, 429]
+    assert len(sms_outbox) == 10
+    # The refused sign-ups were rolled back, not left as accounts without a code.
+    assert get_user_model().objects.count() == 10
+
+
+def test_password_guessing_is_stopped(client):
+    client.cookies.load({"django_language": "en"})
+    UserFactory(phone=PHONE, password="a long passphrase 42")
+    for _ in range(5):
+        client.post(reverse("account_login"), {"login": PHONE, "password": "wrong"})
+    response = client.post(reverse("account_login"), {"login": PHONE, "password": "a long passphrase 42"})
+    assert response.status_code == 200
+    assert "Too many attempts. To protect your account, wait a few minutes" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def client_class_fresh(client):
+    fresh = type(client)()
+    fresh.cookies.load({"django_language": "en"})
+    return fresh

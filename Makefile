@@ -62,5 +62,5 @@ test: install system-packages lint
 
 # For developers: refresh the catalogs after changing user-facing strings, then translate.
 messages: install
-	$(MANAGE) makemessages -l zh_Hans -l en --no-obsolete --no-location
+	$(MANAGE) makemessages -l zh_Hans --no-obsolete --no-location
 	$(MANAGE) compilemessages

@@ -33,23 +33,30 @@ class AccountAdapter(DefaultAccountAdapter):
     def send_verification_code_sms(self, user, phone: str, code: str, **kwargs) -> None:
         queue_sms(
             to=phone,
-            body=_("Your verification code is %(code)s. It expires in 15 minutes. "
-                   "Never share it with anyone.") % {"code": code},
+            body=_(
+                "Your verification code is %(code)s. It expires in 15 minutes. "
+                "Never share it with anyone."
+            )
+            % {"code": code},
         )
 
     def send_account_already_exists_sms(self, phone: str) -> None:
         # Sign-up with a registered number: tell the owner instead of revealing it on screen.
         queue_sms(
             to=phone,
-            body=_("Someone tried to sign up with this number, which already has an account. "
-                   "To sign in, use 'Send me a sign-in code'. If this was not you, ignore this message."),
+            body=_(
+                "Someone tried to sign up with this number, which already has an account. "
+                "To sign in, use 'Send me a sign-in code'. If this was not you, ignore this message."
+            ),
         )
 
     def send_unknown_account_sms(self, phone: str, **kwargs) -> None:
         queue_sms(
             to=phone,
-            body=_("Someone asked to sign in with this number, but it has no account. "
-                   "If this was you, sign up first. If not, ignore this message."),
+            body=_(
+                "Someone asked to sign in with this number, but it has no account. "
+                "If this was you, sign up first. If not, ignore this message."
+            ),
         )
 
     def get_phone(self, user):
@@ -85,7 +92,8 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def post_login(self, request, user, **kwargs):
         records = get_authentication_records(request, user) or []
-        method = records[-1]["method"] if records else ""
+        # After sign-up allauth records no method: the number was just verified by code.
+        method = records[-1]["method"] if records else ("code" if kwargs.get("signup") else "")
         services.security_event_record(
             user=user, kind=SecurityEvent.Kind.SIGNED_IN, request=request, detail=method
         )

@@ -18,7 +18,9 @@ class MobileNumberField(PhoneNumberField):
 
     default_error_messages = {
         "invalid": _("Enter a valid mobile number, e.g. 138 0013 8000 or +86 138 0013 8000."),
-        "not_mobile": _("This is not a mobile number. Enter a number that can receive text messages."),
+        "not_mobile": _(
+            "This is not a mobile number. Enter a number that can receive text messages."
+        ),
     }
 
     def __init__(self, *args, **kwargs):

@@ -1,5 +1,5 @@
-from allauth.account.forms import LoginForm
 from allauth.account.fields import PasswordField
+from allauth.account.forms import LoginForm
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -39,7 +39,9 @@ class NicknameForm(forms.Form):
 class AvatarForm(forms.Form):
     avatar = forms.FileField(
         label=_("Picture"),
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/gif,image/webp"}),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/gif,image/webp"}
+        ),
     )
 
     def __init__(self, *args, **kwargs):

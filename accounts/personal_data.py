@@ -42,7 +42,9 @@ registry.register(
     DataKind(
         code="account",
         label=_("Account"),
-        description=_("Your mobile number, nickname and avatar, and when you joined (policy 2.4.1(1))."),
+        description=_(
+            "Your mobile number, nickname and avatar, and when you joined (policy 2.4.1(1))."
+        ),
         model=User,
         user_lookup="pk",
         fields=(

@@ -49,6 +49,8 @@ def my_data_for_user(*, user: User, rows_shown: int = MY_DATA_ROWS_SHOWN) -> lis
         total = len(values) if len(values) < rows_shown else queryset.count()
         rows = [[_display(f, row[f.name]) for f in kind.fields] for row in values]
         sections.append(
-            DataSection(kind=kind, total=total, headers=[str(f.label) for f in kind.fields], rows=rows)
+            DataSection(
+                kind=kind, total=total, headers=[str(f.label) for f in kind.fields], rows=rows
+            )
         )
     return sections

@@ -98,7 +98,9 @@ def password_remove(request):
 @login_required
 @require_GET
 def security_events(request):
-    paginator = Paginator(selectors.security_events_for_user(user=request.user), SECURITY_EVENTS_PER_PAGE)
+    paginator = Paginator(
+        selectors.security_events_for_user(user=request.user), SECURITY_EVENTS_PER_PAGE
+    )
     page = paginator.get_page(request.GET.get("page"))
     return render(request, "accounts/security_events.html", {"page": page})
 

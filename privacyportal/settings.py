@@ -243,4 +243,3 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django": {"level": "INFO", "propagate": True}},
 }
-

@@ -34,14 +34,20 @@ def upload(client, name, data, content_type="image/png"):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return client.post(
-        reverse("accounts:avatar"), {"avatar": SimpleUploadedFile(name, data, content_type=content_type)}
+        reverse("accounts:avatar"),
+        {"avatar": SimpleUploadedFile(name, data, content_type=content_type)},
     )
 
 
 @pytest.mark.parametrize(
     "name",
-    ["accounts:settings", "accounts:security_events", "accounts:my_data", "accounts:avatar_image",
-     "accounts:password_remove"],
+    [
+        "accounts:settings",
+        "accounts:security_events",
+        "accounts:my_data",
+        "accounts:avatar_image",
+        "accounts:password_remove",
+    ],
 )
 def test_pages_need_a_signed_in_user(client, db, name):
     response = client.get(reverse(name))
@@ -123,11 +129,17 @@ SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
     [
         ("notes.txt", b"just some text, not a picture", "This file is not a picture we can read"),
         ("evil.svg", SVG, "This file is not a picture we can read"),
-        ("fake.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "This file is not a picture we can read"),
+        (
+            "fake.png",
+            b"\x89PNG\r\n\x1a\n" + b"\x00" * 100,
+            "This file is not a picture we can read",
+        ),
         ("empty.png", b"", "The submitted file is empty"),
     ],
 )
-def test_non_images_are_refused_with_a_clear_message(signed_in, user, media_root, name, data, message):
+def test_non_images_are_refused_with_a_clear_message(
+    signed_in, user, media_root, name, data, message
+):
     response = upload(signed_in, name, data)
     assert response.status_code == 400
     assert message in response.content.decode()
@@ -139,7 +151,8 @@ def test_non_images_are_refused_with_a_clear_message(signed_in, user, media_root
 def test_polyglot_is_stored_as_clean_pixels_only(signed_in, user, media_root):
     assert upload(signed_in, "poly.png", POLYGLOT).status_code == 302
     user.refresh_from_db()
-    stored = open(user.avatar.path, "rb").read()
+    with open(user.avatar.path, "rb") as handle:
+        stored = handle.read()
     assert b"<script>" not in stored and b"<?php" not in stored
 
 
@@ -175,7 +188,11 @@ def test_set_change_and_remove_password(signed_in, user):
 
     response = signed_in.post(
         reverse("account_change_password"),
-        {"oldpassword": "a long passphrase 42", "password1": "another passphrase 7", "password2": "another passphrase 7"},
+        {
+            "oldpassword": "a long passphrase 42",
+            "password1": "another passphrase 7",
+            "password2": "another passphrase 7",
+        },
     )
     assert response.status_code == 302
     user.refresh_from_db()
@@ -187,7 +204,9 @@ def test_set_change_and_remove_password(signed_in, user):
     user.refresh_from_db()
     assert user.has_usable_password()
 
-    response = signed_in.post(reverse("accounts:password_remove"), {"password": "another passphrase 7"})
+    response = signed_in.post(
+        reverse("accounts:password_remove"), {"password": "another passphrase 7"}
+    )
     assert response.status_code == 302
     user.refresh_from_db()
     assert not user.has_usable_password()
@@ -234,8 +253,15 @@ def test_change_phone_to_a_taken_number_is_refused_after_the_code(client, sms_ou
 
 def test_security_events_page_lists_only_my_events(signed_in, user):
     other = UserFactory()
-    SecurityEvent.objects.create(user=user, kind=SecurityEvent.Kind.SIGNED_IN, user_agent="MyPhone", ip_address="10.0.0.1")
-    SecurityEvent.objects.create(user=other, kind=SecurityEvent.Kind.SIGNED_IN, user_agent="TheirPhone", ip_address="10.0.0.2")
+    SecurityEvent.objects.create(
+        user=user, kind=SecurityEvent.Kind.SIGNED_IN, user_agent="MyPhone", ip_address="10.0.0.1"
+    )
+    SecurityEvent.objects.create(
+        user=other,
+        kind=SecurityEvent.Kind.SIGNED_IN,
+        user_agent="TheirPhone",
+        ip_address="10.0.0.2",
+    )
     body = signed_in.get(reverse("accounts:security_events")).content.decode()
     assert "MyPhone" in body and "10.0.0.1" in body
     assert "TheirPhone" not in body and "10.0.0.2" not in body
@@ -246,7 +272,9 @@ def test_my_data_page_shows_every_registered_kind_and_only_mine(signed_in, user)
 
     other = UserFactory(nickname="stranger")
     SecurityEvent.objects.create(user=user, kind=SecurityEvent.Kind.SIGNED_IN, user_agent="MyPhone")
-    SecurityEvent.objects.create(user=other, kind=SecurityEvent.Kind.SIGNED_IN, user_agent="TheirPhone")
+    SecurityEvent.objects.create(
+        user=other, kind=SecurityEvent.Kind.SIGNED_IN, user_agent="TheirPhone"
+    )
     response = signed_in.get(reverse("accounts:my_data"))
     body = response.content.decode()
     for kind in registry.kinds():

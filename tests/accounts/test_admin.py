@@ -38,7 +38,9 @@ def test_security_events_are_read_only_in_admin(staff_client):
 
     event = SecurityEvent.objects.create(user=UserFactory(), kind=SecurityEvent.Kind.SIGNED_IN)
     assert staff_client.get(reverse("admin:accounts_securityevent_changelist")).status_code == 200
-    change = staff_client.post(reverse("admin:accounts_securityevent_change", args=[event.pk]), {"kind": "signed_out"})
+    change = staff_client.post(
+        reverse("admin:accounts_securityevent_change", args=[event.pk]), {"kind": "signed_out"}
+    )
     assert change.status_code == 403
     event.refresh_from_db()
     assert event.kind == SecurityEvent.Kind.SIGNED_IN

@@ -20,9 +20,14 @@ def test_requesting_sign_in_codes_too_fast_is_stopped_with_a_clear_message(clien
     UserFactory(phone=PHONE)
     assert client.post(reverse("account_request_login_code"), {"phone": PHONE}).status_code == 302
     # A second browser (no pending sign-in in its session) asks for the same number at once.
-    response = client_class_fresh(client).post(reverse("account_request_login_code"), {"phone": PHONE})
+    response = client_class_fresh(client).post(
+        reverse("account_request_login_code"), {"phone": PHONE}
+    )
     assert response.status_code == 200
-    assert "Too many attempts. To protect your account, wait a few minutes" in response.content.decode()
+    assert (
+        "Too many attempts. To protect your account, wait a few minutes"
+        in response.content.decode()
+    )
     assert len(sms_outbox) == 1
 
 
@@ -41,7 +46,9 @@ def test_one_client_cannot_flood_many_numbers(client, sms_outbox):
     statuses = []
     for n in range(12):
         fresh = client_class_fresh(client)
-        statuses.append(fresh.post(reverse("account_signup"), {"phone": f"+86139{n:08d}"}).status_code)
+        statuses.append(
+            fresh.post(reverse("account_signup"), {"phone": f"+86139{n:08d}"}).status_code
+        )
     assert statuses[:10] == [302] * 10
     assert statuses[10:] == [429, 429]
     assert len(sms_outbox) == 10
@@ -54,9 +61,14 @@ def test_password_guessing_is_stopped(client):
     UserFactory(phone=PHONE, password="a long passphrase 42")
     for _ in range(5):
         client.post(reverse("account_login"), {"login": PHONE, "password": "wrong"})
-    response = client.post(reverse("account_login"), {"login": PHONE, "password": "a long passphrase 42"})
+    response = client.post(
+        reverse("account_login"), {"login": PHONE, "password": "a long passphrase 42"}
+    )
     assert response.status_code == 200
-    assert "Too many attempts. To protect your account, wait a few minutes" in response.content.decode()
+    assert (
+        "Too many attempts. To protect your account, wait a few minutes"
+        in response.content.decode()
+    )
     assert "_auth_user_id" not in client.session
 
 

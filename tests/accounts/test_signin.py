@@ -36,7 +36,9 @@ def test_sign_in_by_code_records_the_event_with_device_and_ip(english, sms_outbo
 
 def test_login_page_with_empty_password_sends_a_code(english, sms_outbox):
     UserFactory(phone=PHONE)
-    response = english.post(reverse("account_login"), {"login": "+86 138-0013-8000", "password": ""})
+    response = english.post(
+        reverse("account_login"), {"login": "+86 138-0013-8000", "password": ""}
+    )
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("account_confirm_login_code"))
     assert last_code(sms_outbox, PHONE)
@@ -63,7 +65,9 @@ def test_wrong_password_is_refused_with_a_clear_message(english):
 
 def test_password_sign_in_is_refused_for_a_code_only_account(english):
     UserFactory(phone=PHONE)
-    response = english.post(reverse("account_login"), {"login": PHONE, "password": "anything at all"})
+    response = english.post(
+        reverse("account_login"), {"login": PHONE, "password": "anything at all"}
+    )
     assert response.status_code == 200
     assert "_auth_user_id" not in english.session
 

@@ -16,7 +16,14 @@ def sign_up(client, phone):
 
 @pytest.mark.parametrize(
     "typed",
-    ["13800138000", "138 0013 8000", "138-0013-8000", "+86 138 0013 8000", "+8613800138000", "0086 13800138000"],
+    [
+        "13800138000",
+        "138 0013 8000",
+        "138-0013-8000",
+        "+86 138 0013 8000",
+        "+8613800138000",
+        "0086 13800138000",
+    ],
 )
 def test_signup_accepts_what_people_type_and_verifies_by_code(client, sms_outbox, typed):
     response = sign_up(client, typed)
@@ -59,7 +66,9 @@ def test_signup_rejects_bad_numbers_with_a_clear_message(client, sms_outbox, typ
     assert sms_outbox == []
 
 
-def test_wrong_code_three_times_ends_the_attempt_and_keeps_the_number_unverified(client, sms_outbox):
+def test_wrong_code_three_times_ends_the_attempt_and_keeps_the_number_unverified(
+    client, sms_outbox
+):
     client.cookies.load({"django_language": "en"})
     sign_up(client, "13800138000")
     code = last_code(sms_outbox, "+8613800138000")

@@ -23,7 +23,9 @@ def models_referring_to_users():
 
 
 def test_every_model_that_refers_to_a_user_is_registered_or_exempted_with_a_reason():
-    missing = [m._meta.label for m in models_referring_to_users() if m not in registry.covered_models()]
+    missing = [
+        m._meta.label for m in models_referring_to_users() if m not in registry.covered_models()
+    ]
     assert missing == [], (
         "Register these in the personal-data registry (privacyportal/registry.py), "
         f"or exempt them with a reason: {missing}"
@@ -75,10 +77,14 @@ def test_purge_expired_deletes_only_what_outlived_its_storage_period_in_batches(
     user = UserFactory()
     now = timezone.now()
     old = [
-        SecurityEvent(user=user, kind=SecurityEvent.Kind.SIGNED_IN, occurred_at=now - timedelta(days=181))
+        SecurityEvent(
+            user=user, kind=SecurityEvent.Kind.SIGNED_IN, occurred_at=now - timedelta(days=181)
+        )
         for _ in range(7)
     ]
-    fresh = SecurityEvent(user=user, kind=SecurityEvent.Kind.SIGNED_IN, occurred_at=now - timedelta(days=179))
+    fresh = SecurityEvent(
+        user=user, kind=SecurityEvent.Kind.SIGNED_IN, occurred_at=now - timedelta(days=179)
+    )
     SecurityEvent.objects.bulk_create([*old, fresh])
     assert kind.purge_expired(kind.expires_before(now), batch_size=3) == 7
     assert list(SecurityEvent.objects.values_list("pk", flat=True)) == [fresh.pk]

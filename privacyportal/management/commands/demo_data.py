@@ -16,7 +16,12 @@ class Command(BaseCommand):
         User = get_user_model()
         staff, created = User.objects.get_or_create(
             phone=DEMO_STAFF_PHONE,
-            defaults={"is_staff": True, "is_superuser": True, "phone_verified": True, "nickname": "Demo staff"},
+            defaults={
+                "is_staff": True,
+                "is_superuser": True,
+                "phone_verified": True,
+                "nickname": "Demo staff",
+            },
         )
         if created:
             staff.set_password(DEMO_STAFF_PASSWORD)

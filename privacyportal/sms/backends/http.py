@@ -23,7 +23,9 @@ class SmsBackend(BaseSmsBackend):
         self.endpoint = endpoint or settings.SMS_HTTP_ENDPOINT
         self.api_key = api_key or settings.SMS_HTTP_API_KEY
         if not self.endpoint or not self.api_key:
-            raise ImproperlyConfigured("The HTTP SMS backend needs SMS_HTTP_ENDPOINT and SMS_HTTP_API_KEY.")
+            raise ImproperlyConfigured(
+                "The HTTP SMS backend needs SMS_HTTP_ENDPOINT and SMS_HTTP_API_KEY."
+            )
         self.timeout = timeout or settings.SMS_HTTP_TIMEOUT
         self.transport = transport
 
@@ -33,9 +35,17 @@ class SmsBackend(BaseSmsBackend):
             for message in messages:
                 response = client.post(
                     self.endpoint,
-                    json={"to": message.to, "body": message.body, "sender": settings.SMS_SENDER_NAME},
+                    json={
+                        "to": message.to,
+                        "body": message.body,
+                        "sender": settings.SMS_SENDER_NAME,
+                    },
                     headers=headers,
                 )
                 response.raise_for_status()
-                logger.info("SMS to %s accepted by the provider (%s)", mask_phone(message.to), response.status_code)
+                logger.info(
+                    "SMS to %s accepted by the provider (%s)",
+                    mask_phone(message.to),
+                    response.status_code,
+                )
         return len(messages)

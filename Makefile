@@ -63,4 +63,4 @@ test: install system-packages lint
 # For developers: refresh the catalogs after changing user-facing strings, then translate.
 messages: install
 	$(MANAGE) makemessages -l zh_Hans --no-obsolete --no-location
-	$(MANAGE) compilemessages
+	$(MANAGE) compilemessages --ignore=.venv --ignore=.tools

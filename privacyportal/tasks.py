@@ -1,11 +1,27 @@
-from celery import shared_task
+from celery import Task, shared_task
+from django.core.exceptions import ImproperlyConfigured
 
 from privacyportal import sms
 
 
+class RedactedArgsTask(Task):
+    """Keeps the masked argsrepr given at queue time when the task is retried.
+
+    Celery rebuilds a retried message from the request, which drops argsrepr,
+    so without this the retry would publish the number and code in clear.
+    """
+
+    def retry(self, *args, **kwargs):
+        kwargs.setdefault("argsrepr", self.request.argsrepr or "<redacted>")
+        kwargs.setdefault("kwargsrepr", self.request.kwargsrepr or "<redacted>")
+        return super().retry(*args, **kwargs)
+
+
 @shared_task(
     bind=True,
+    base=RedactedArgsTask,
     autoretry_for=(Exception,),
+    dont_autoretry_for=(ImproperlyConfigured,),
     retry_backoff=True,
     retry_jitter=True,
     max_retries=5,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import phonenumbers
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -28,9 +29,14 @@ class SmsMessage:
 
 def mask_phone(phone: str) -> str:
     """Keep the country code and the last four digits: enough to tell numbers apart in logs."""
-    if len(phone) <= 7:
+    try:
+        prefix = f"+{phonenumbers.parse(phone).country_code}"
+    except phonenumbers.NumberParseException:
         return "*" * len(phone)
-    return f"{phone[:3]}{'*' * (len(phone) - 7)}{phone[-4:]}"
+    hidden = len(phone) - len(prefix) - 4
+    if hidden < 3:
+        return "*" * len(phone)
+    return f"{prefix}{'*' * hidden}{phone[-4:]}"
 
 
 def get_connection(backend: str | None = None):

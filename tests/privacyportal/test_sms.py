@@ -37,7 +37,9 @@ def assert_not_logged(caplog, *secrets):
     for record in caplog.records:
         text = f"{record.getMessage()} {record.msg!r} {record.args!r}"
         for secret in secrets:
-            assert secret not in text, f"{secret!r} logged by {record.name}: {record.getMessage()!r}"
+            assert secret not in text, (
+                f"{secret!r} logged by {record.name}: {record.getMessage()!r}"
+            )
 
 
 # --- console and locmem ----------------------------------------------------------
@@ -45,7 +47,9 @@ def assert_not_logged(caplog, *secrets):
 
 def test_console_backend_writes_recipient_and_body_to_the_stream():
     stream = io.StringIO()
-    sent = ConsoleBackend(stream=stream).send_messages([message(), message(to="+8613900139000", body="hello")])
+    sent = ConsoleBackend(stream=stream).send_messages(
+        [message(), message(to="+8613900139000", body="hello")]
+    )
 
     assert sent == 2
     output = stream.getvalue()
@@ -90,7 +94,9 @@ def test_file_backend_writes_one_json_file_per_message(settings, tmp_path, caplo
     assert [f.suffix for f in files] == [".json", ".json"], files
     assert list(settings.SMS_FILE_PATH.glob("*.part")) == []
     payloads = [json.loads(f.read_text(encoding="utf-8")) for f in files]
-    assert sorted((p["to"], p["body"]) for p in payloads) == sorted((m.to, m.body) for m in messages)
+    assert sorted((p["to"], p["body"]) for p in payloads) == sorted(
+        (m.to, m.body) for m in messages
+    )
     for payload in payloads:
         assert set(payload) == {"to", "body", "sent_at"}
         sent_at = datetime.fromisoformat(payload["sent_at"])
@@ -127,7 +133,14 @@ class FakeProvider:
 
 @pytest.fixture
 def sms_provider(monkeypatch):
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+    for name in (
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ):
         monkeypatch.delenv(name, raising=False)
 
     provider = FakeProvider(url="")
@@ -137,7 +150,9 @@ def sms_provider(monkeypatch):
 
         def do_POST(self):  # noqa: N802 - http.server's naming
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            provider.requests.append({"path": self.path, "headers": self.headers, "json": json.loads(raw)})
+            provider.requests.append(
+                {"path": self.path, "headers": self.headers, "json": json.loads(raw)}
+            )
             answer = json.dumps({"status": provider.status}).encode()
             self.send_response(provider.status)
             self.send_header("Content-Type", "application/json")
@@ -208,7 +223,9 @@ def test_http_backend_raises_on_a_server_error(http_backend_settings, sms_provid
     assert_not_logged(caplog, BODY, CODE, API_KEY, PHONE)
 
 
-@pytest.mark.parametrize(("endpoint", "key"), [("", API_KEY), ("http://127.0.0.1:9/sms", ""), ("", "")])
+@pytest.mark.parametrize(
+    ("endpoint", "key"), [("", API_KEY), ("http://127.0.0.1:9/sms", ""), ("", "")]
+)
 def test_http_backend_needs_an_endpoint_and_a_key(settings, endpoint, key):
     settings.SMS_HTTP_ENDPOINT = endpoint
     settings.SMS_HTTP_API_KEY = key
@@ -223,37 +240,41 @@ def test_http_backend_needs_an_endpoint_and_a_key(settings, endpoint, key):
 # --- queue_sms: after commit, with a masked argsrepr -------------------------------------
 
 
-@pytest.mark.django_db(transaction=True)
-def test_queue_sms_in_a_rolled_back_transaction_sends_nothing(sms_outbox):
+@pytest.fixture
+def apply_async_spy():
+    """Records how the task is queued, and still queues it (eagerly, per the conftest)."""
     with mock.patch.object(send_sms_task, "apply_async", wraps=send_sms_task.apply_async) as spy:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            sms.queue_sms(to=PHONE, body=BODY)
-            raise RuntimeError("roll back")
+        yield spy
 
-    spy.assert_not_called()
+
+@pytest.mark.django_db(transaction=True)
+def test_queue_sms_in_a_rolled_back_transaction_sends_nothing(sms_outbox, apply_async_spy):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        sms.queue_sms(to=PHONE, body=BODY)
+        raise RuntimeError("roll back")
+
+    apply_async_spy.assert_not_called()
     assert sms_outbox == []
 
 
 @pytest.mark.django_db(transaction=True)
-def test_queue_sms_sends_once_after_commit(sms_outbox):
-    with mock.patch.object(send_sms_task, "apply_async", wraps=send_sms_task.apply_async) as spy:
-        with transaction.atomic():
-            sms.queue_sms(to=PHONE, body=BODY)
-            spy.assert_not_called()
-            assert sms_outbox == []
+def test_queue_sms_sends_once_after_commit(sms_outbox, apply_async_spy):
+    with transaction.atomic():
+        sms.queue_sms(to=PHONE, body=BODY)
+        apply_async_spy.assert_not_called()
+        assert sms_outbox == []
 
-    spy.assert_called_once()
+    apply_async_spy.assert_called_once()
     assert [(m.to, m.body) for m in sms_outbox] == [(PHONE, BODY)]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_queue_sms_masks_the_task_arguments(sms_outbox):
-    with mock.patch.object(send_sms_task, "apply_async", wraps=send_sms_task.apply_async) as spy:
-        with transaction.atomic():
-            sms.queue_sms(to=PHONE, body=BODY)
+def test_queue_sms_masks_the_task_arguments(sms_outbox, apply_async_spy):
+    with transaction.atomic():
+        sms.queue_sms(to=PHONE, body=BODY)
 
-    spy.assert_called_once()
-    call = spy.call_args
+    apply_async_spy.assert_called_once()
+    call = apply_async_spy.call_args
     # The worker still gets the real arguments ...
     assert call.kwargs["args"] == (PHONE, BODY)
     # ... but what Celery shows in logs, events and monitoring holds neither.
@@ -274,7 +295,8 @@ def test_queue_sms_masks_the_task_arguments(sms_outbox):
     [
         ("+8613800138000", "+86*******8000"),
         ("+8613912345678", "+86*******5678"),
-        ("+86138001", "+86**8001"),
+        ("+12025550123", "+1******0123"),
+        ("+85291234567", "+852****4567"),
     ],
 )
 def test_mask_phone_keeps_the_country_prefix_and_the_last_four_digits(phone, masked):
@@ -282,11 +304,9 @@ def test_mask_phone_keeps_the_country_prefix_and_the_last_four_digits(phone, mas
 
     assert result == masked
     assert len(result) == len(phone)
-    assert result.startswith("+86")
     assert result.endswith(phone[-4:])
-    assert set(result[3:-4]) == {"*"}
 
 
-@pytest.mark.parametrize("phone", ["", "1", "+861234", "1380013"])
+@pytest.mark.parametrize("phone", ["", "1", "+861234", "+86138001", "1380013", "not a number"])
 def test_mask_phone_hides_short_numbers_entirely(phone):
     assert sms.mask_phone(phone) == "*" * len(phone)

@@ -26,7 +26,7 @@ class SmsBackend(BaseSmsBackend):
             raise ImproperlyConfigured(
                 "The HTTP SMS backend needs SMS_HTTP_ENDPOINT and SMS_HTTP_API_KEY."
             )
-        self.timeout = timeout or settings.SMS_HTTP_TIMEOUT
+        self.timeout = settings.SMS_HTTP_TIMEOUT if timeout is None else timeout
         self.transport = transport
 
     def send_messages(self, messages):

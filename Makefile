@@ -57,7 +57,6 @@ lint: install
 	$(UV) run --frozen ruff check .
 
 test: install system-packages lint
-	DEBUG=true DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(MANAGE) makemigrations --check --dry-run
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(UV) run --frozen pytest
 
 # For developers: refresh the catalogs after changing user-facing strings, then translate.

@@ -8,6 +8,7 @@ and sends its codes through the portal's SMS queue.
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.internal.flows.login import get_authentication_records
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -89,6 +90,9 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def set_password(self, user, password: str) -> None:
         services.user_set_password(user=user, password=password, request=self.request)
+
+    def get_password_change_redirect_url(self, request):
+        return reverse("accounts:settings")
 
     def post_login(self, request, user, **kwargs):
         records = get_authentication_records(request, user) or []

@@ -25,7 +25,8 @@ class MobileNumberField(PhoneNumberField):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("region", "CN")
-        kwargs.setdefault("label", _("Mobile number"))
+        # allauth passes its own generic "Phone" label; this field is always a mobile number.
+        kwargs["label"] = _("Mobile number")
         kwargs.setdefault(
             "widget",
             forms.TextInput(

@@ -1,5 +1,5 @@
 from allauth.account.fields import PasswordField
-from allauth.account.forms import LoginForm
+from allauth.account.forms import ConfirmLoginCodeForm, LoginForm, VerifyPhoneForm
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -25,6 +25,24 @@ class PhoneLoginForm(LoginForm):
             help_text=_("Leave empty to receive a sign-in code by SMS."),
         )
         self.order_fields(["login", "password"])
+
+
+class SmsCodeInputMixin:
+    """SMS codes are six digits: bring up the number pad and let the phone fill the code in."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].widget.attrs.update(
+            {"inputmode": "numeric", "pattern": "[0-9]*", "autocomplete": "one-time-code"}
+        )
+
+
+class SmsVerifyPhoneForm(SmsCodeInputMixin, VerifyPhoneForm):
+    pass
+
+
+class SmsConfirmLoginCodeForm(SmsCodeInputMixin, ConfirmLoginCodeForm):
+    pass
 
 
 class NicknameForm(forms.Form):

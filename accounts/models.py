@@ -36,10 +36,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.nickname or str(self.phone)
 
-    @property
-    def display_name(self) -> str:
-        return self.nickname or self.phone.as_national if self.phone else self.nickname
-
 
 class SecurityEvent(models.Model):
     """Sign-ins and account changes, kept for security (policy 2.4.1(3)) as a basic function."""
@@ -75,5 +71,11 @@ class SecurityEvent(models.Model):
         ordering = ["-occurred_at", "-pk"]
         indexes = [models.Index(fields=["user", "-occurred_at"])]
 
+    SIGN_IN_METHODS = {"code": _("by SMS code"), "password": _("by password")}
+
     def __str__(self) -> str:
         return f"{self.get_kind_display()} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def detail_display(self) -> str:
+        return str(self.SIGN_IN_METHODS.get(self.detail, self.detail))

@@ -77,7 +77,11 @@ registry.register(
                 _("Event"),
                 display=lambda v: str(SecurityEvent.Kind(v).label),
             ),
-            DataField("detail", _("Detail")),
+            DataField(
+                "detail",
+                _("Detail"),
+                display=lambda v: str(SecurityEvent.SIGN_IN_METHODS.get(v, v)),
+            ),
             DataField("ip_address", _("IP address")),
             DataField("user_agent", _("Device")),
         ),

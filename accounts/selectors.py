@@ -28,6 +28,15 @@ class DataSection:
     def truncated(self) -> bool:
         return self.total > len(self.rows)
 
+    @property
+    def is_single_record(self) -> bool:
+        """The user's own row (the account): read better as label–value pairs than as a table."""
+        return self.kind.user_lookup == "pk"
+
+    @property
+    def labelled_rows(self) -> list[list[tuple[str, str]]]:
+        return [list(zip(self.headers, row, strict=True)) for row in self.rows]
+
 
 def _display(field, value) -> str:
     if field.display is not None:

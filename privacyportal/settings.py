@@ -118,7 +118,7 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
 # Without a broker the tasks run in-process, right where they are queued.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
@@ -146,7 +146,11 @@ PHONENUMBER_DEFAULT_REGION = "CN"
 PHONENUMBER_DB_FORMAT = "E164"
 
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
-ACCOUNT_FORMS = {"login": "accounts.forms.PhoneLoginForm"}
+ACCOUNT_FORMS = {
+    "login": "accounts.forms.PhoneLoginForm",
+    "verify_phone": "accounts.forms.SmsVerifyPhoneForm",
+    "confirm_login_code": "accounts.forms.SmsConfirmLoginCodeForm",
+}
 ACCOUNT_LOGIN_METHODS = {"phone"}
 ACCOUNT_SIGNUP_FIELDS = ["phone*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
+from django.views.generic import RedirectView
 
 from . import views
 
@@ -10,6 +11,13 @@ admin.site.site_title = _("Privacy portal")
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # Accounts have no e-mail address: allauth's e-mail page has nothing to manage, and a
+    # forgotten password is replaced by signing in with a code (then setting a new one).
+    path("accounts/email/", RedirectView.as_view(pattern_name="accounts:settings")),
+    path(
+        "accounts/password/reset/",
+        RedirectView.as_view(pattern_name="account_request_login_code", query_string=True),
+    ),
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

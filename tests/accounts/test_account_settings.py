@@ -281,3 +281,19 @@ def test_my_data_page_shows_every_registered_kind_and_only_mine(signed_in, user)
         assert f'id="kind-{kind.code}"' in body
     assert "+8613800138000" in body and "MyPhone" in body
     assert "stranger" not in body and "TheirPhone" not in body
+
+
+def test_email_and_password_reset_pages_lead_to_what_phone_accounts_use(signed_in, client):
+    assert signed_in.get("/accounts/email/")["Location"] == reverse("accounts:settings")
+    signed_in.logout()
+    response = client.get("/accounts/password/reset/")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("account_request_login_code")
+
+
+def test_after_a_password_change_the_user_is_back_in_account_settings(signed_in):
+    response = signed_in.post(
+        reverse("account_set_password"),
+        {"password1": "a long passphrase 42", "password2": "a long passphrase 42"},
+    )
+    assert response["Location"] == reverse("accounts:settings")

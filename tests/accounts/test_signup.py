@@ -92,3 +92,17 @@ def test_signup_with_a_registered_number_reveals_nothing_and_tells_the_owner(cli
     assert User.objects.count() == 1
     assert len(sms_outbox) == 1
     assert "already has an account" in sms_outbox[0].body or "已有账户" in sms_outbox[0].body
+
+
+def test_an_abandoned_sign_up_can_be_finished_by_signing_in_with_a_code(client, sms_outbox):
+    sign_up(client, "13800138000")
+    client.cookies.clear()  # the person closes the browser before entering the code
+    fresh = type(client)()
+    fresh.post(reverse("account_request_login_code"), {"phone": "13800138000"})
+    code = last_code(sms_outbox, "+8613800138000")
+    response = fresh.post(reverse("account_confirm_login_code"), {"code": code})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:settings")
+    user = User.objects.get()
+    assert user.phone_verified is True
+    assert fresh.session["_auth_user_id"] == str(user.pk)

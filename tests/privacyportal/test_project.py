@@ -62,6 +62,13 @@ def test_production_settings_pass_check_deploy_without_a_warning():
     assert "WARNING" not in result.stderr
 
 
+def test_check_deploy_warns_when_codes_would_stay_on_disk():
+    env = {**PRODUCTION_ENV, "SMS_BACKEND": "privacyportal.sms.backends.filebased.SmsBackend"}
+    result = manage("check", "--deploy", env=env)
+    assert "privacyportal.W001" in result.stderr + result.stdout
+    assert "writes codes to files on disk" in result.stderr + result.stdout
+
+
 def test_production_refuses_to_start_without_a_secret_key():
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != "SECRET_KEY"}
     result = manage("check", env=env)

@@ -27,7 +27,8 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ["is_staff", "is_superuser", "is_active", "phone_verified", "groups"]
     # Staff type numbers the way users do; get_search_results also tries the digits alone.
     search_fields = ["phone", "nickname"]
-    readonly_fields = ["date_joined", "last_login"]
+    # Avatars change only through the user's own upload, which validates and re-encodes them.
+    readonly_fields = ["avatar", "date_joined", "last_login"]
     fieldsets = (
         (None, {"fields": ("phone", "phone_verified", "password")}),
         (_("Profile"), {"fields": ("nickname", "avatar")}),

@@ -9,7 +9,8 @@ from .models import SecurityEvent, User
 USER_AGENT_MAX = SecurityEvent._meta.get_field("user_agent").max_length
 
 
-def _client_of(request: HttpRequest | None) -> tuple[str | None, str]:
+def client_of(request: HttpRequest | None) -> tuple[str | None, str]:
+    """The client's IP address and user agent, as recorded in events and the consent ledger."""
     if request is None:
         return None, ""
     try:
@@ -23,7 +24,7 @@ def _client_of(request: HttpRequest | None) -> tuple[str | None, str]:
 def security_event_record(
     *, user: User, kind: str, request: HttpRequest | None = None, detail: str = ""
 ) -> SecurityEvent:
-    ip, user_agent = _client_of(request)
+    ip, user_agent = client_of(request)
     return SecurityEvent.objects.create(
         user=user, kind=kind, ip_address=ip, user_agent=user_agent, detail=detail[:200]
     )

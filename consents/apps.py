@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class ConsentsConfig(AppConfig):
     name = "consents"
     verbose_name = _("Consents and policy versions")
+
+    def ready(self) -> None:
+        from . import personal_data  # noqa: F401  (registers the kinds)

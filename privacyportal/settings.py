@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "privacyportal.middleware.RateLimitedMiddleware",
+    "consents.middleware.PolicyAcceptanceMiddleware",
 ]
 
 ROOT_URLCONF = "privacyportal.urls"
@@ -82,6 +83,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "consents.context_processors.policy_notice",
             ],
         },
     },
@@ -146,6 +148,7 @@ PHONENUMBER_DEFAULT_REGION = "CN"
 PHONENUMBER_DB_FORMAT = "E164"
 
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_SIGNUP_FORM_CLASS = "consents.forms.PolicyAcceptanceSignupForm"
 ACCOUNT_FORMS = {
     "login": "accounts.forms.PhoneLoginForm",
     "verify_phone": "accounts.forms.SmsVerifyPhoneForm",

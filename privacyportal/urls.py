@@ -19,7 +19,9 @@ urlpatterns = [
         RedirectView.as_view(pattern_name="account_request_login_code", query_string=True),
     ),
     path("accounts/", include("allauth.urls")),
+    path("account/consents/", include("consents.urls")),
     path("account/", include("accounts.urls")),
+    path("policy/", include("consents.policy_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -12,9 +12,11 @@ def _isolated_services(settings, request):
     """Each test starts with an empty cache (rate limits), an empty SMS outbox and eager tasks."""
     from django.core.cache import cache
 
+    from consents.cache import consent_cache
     from privacyportal import celery_app, sms
 
     cache.clear()
+    consent_cache.reset_local()
     sms.outbox.clear()
     settings.SMS_BACKEND = "privacyportal.sms.backends.locmem.SmsBackend"
     eager = request.node.get_closest_marker("celery_worker") is None
@@ -36,3 +38,27 @@ def sms_outbox():
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences"}
+
+
+@pytest.fixture(autouse=True)
+def _seeded_catalogue(request):
+    """Purposes and policy v1 come from a data migration; transactional tests flush
+    every table afterwards, so put them back for each test that uses the database."""
+    marker = request.node.get_closest_marker("django_db")
+    fixtures = set(request.fixturenames)
+    if marker is None and not fixtures & DB_FIXTURES:
+        return
+    transactional = (
+        (marker is not None and marker.kwargs.get("transaction"))
+        or "transactional_db" in fixtures
+        or "live_server" in fixtures
+    )
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    from django.apps import apps
+
+    from consents.seed import seed
+
+    seed(apps)

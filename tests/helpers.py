@@ -11,3 +11,10 @@ def last_code(outbox, to: str) -> str:
             if match:
                 return match.group(1)
     raise AssertionError(f"no code was sent to {to}; outbox: {outbox!r}")
+
+
+def signup_data(phone: str) -> dict:
+    """What the sign-up form posts: the number and acceptance of the version in force."""
+    from consents.selectors import version_in_force
+
+    return {"phone": phone, "accept_policy": "on", "policy_version": version_in_force().number}

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from tests.factories import UserFactory
+from tests.helpers import signup_data
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PHONE = "+8613800138000"
@@ -33,9 +34,9 @@ def test_requesting_sign_in_codes_too_fast_is_stopped_with_a_clear_message(clien
 
 def test_sign_up_codes_to_one_number_are_limited(client, sms_outbox):
     client.cookies.load({"django_language": "en"})
-    assert client.post(reverse("account_signup"), {"phone": PHONE}).status_code == 302
+    assert client.post(reverse("account_signup"), signup_data(PHONE)).status_code == 302
     other = client_class_fresh(client)
-    response = other.post(reverse("account_signup"), {"phone": PHONE})
+    response = other.post(reverse("account_signup"), signup_data(PHONE))
     assert response.status_code == 429
     assert "Too many attempts" in response.content.decode()
     assert len(sms_outbox) == 1
@@ -47,7 +48,7 @@ def test_one_client_cannot_flood_many_numbers(client, sms_outbox):
     for n in range(12):
         fresh = client_class_fresh(client)
         statuses.append(
-            fresh.post(reverse("account_signup"), {"phone": f"+86139{n:08d}"}).status_code
+            fresh.post(reverse("account_signup"), signup_data(f"+86139{n:08d}")).status_code
         )
     assert statuses[:10] == [302] * 10
     assert statuses[10:] == [429, 429]

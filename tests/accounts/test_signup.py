@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from accounts.models import SecurityEvent
-from tests.helpers import last_code
+from tests.helpers import last_code, signup_data
 
 # Transactional: SMS go out on commit, as in production.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -11,7 +11,7 @@ User = get_user_model()
 
 
 def sign_up(client, phone):
-    return client.post(reverse("account_signup"), {"phone": phone})
+    return client.post(reverse("account_signup"), signup_data(phone))
 
 
 @pytest.mark.parametrize(

@@ -66,6 +66,10 @@ def test_sign_up_profile_sign_out_and_back_in_by_code(
     phone_input = page.locator("input[name=phone]")
     expect(phone_input).to_have_attribute("type", "tel")
     phone_input.fill(TYPED_NUMBER)
+    # Acceptance of the policy is its own box, never pre-ticked.
+    accept = page.locator("input[name=accept_policy]")
+    expect(accept).not_to_be_checked()
+    accept.check()
     submit(page.locator("form", has=phone_input))
     expect(page).to_have_url(base + reverse("account_verify_phone"))
 

@@ -1,0 +1,225 @@
+"""A two-tier cache for the consent check: process memory in front of Redis.
+
+The check must cost microseconds (it runs on every use of optional data), and a
+Redis round trip alone costs ~100 µs, so warm answers come from process memory.
+What keeps them correct:
+
+* Redis holds, per user, a version number that every committed change bumps
+  (``INCR``, never expiring) and the computed consents tagged with the version
+  they were computed at. A value tagged with an old version is recomputed, so a
+  reader racing a writer can never leave a stale value that looks current.
+* Each process keeps answers in memory only while it is subscribed to the
+  invalidation channel. Writers publish after commit; the listener thread drops
+  the entry. A reader keeps what it fetched only if no invalidation arrived while
+  it was fetching. If the subscription drops, memory is cleared and every check
+  goes to Redis until it is back.
+
+Without Redis (the embedded default) Django's local-memory cache is the only tier.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+from django.conf import settings
+from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "privacyportal:consent:invalidate"
+GENERATION_KEY = "consent:gen"
+CATALOGUE_KEY = "consent:catalogue"
+VALUE_TTL = 24 * 3600
+LOCAL_MAX_USERS = 200_000
+
+
+def _user_version_key(user_id: int) -> str:
+    return f"consent:uv:{user_id}"
+
+
+def _user_value_key(user_id: int) -> str:
+    return f"consent:u:{user_id}"
+
+
+def _bump(key: str) -> None:
+    cache.add(key, 0, timeout=None)
+    cache.incr(key)
+
+
+class ConsentCache:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users: dict[int, object] = {}
+        self._catalogue: object | None = None
+        self._epoch = 0
+        self._live = False
+        self._pid: int | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- reads -----------------------------------------------------------
+
+    def catalogue(self, compute: Callable[[], object]):
+        self._ensure_listener()
+        if self._live and self._catalogue is not None:
+            return self._catalogue
+        epoch = self._epoch
+        found = cache.get_many([GENERATION_KEY, CATALOGUE_KEY])
+        generation = found.get(GENERATION_KEY, 0)
+        tagged = found.get(CATALOGUE_KEY)
+        if tagged is not None and tagged[0] == generation:
+            value = tagged[1]
+        else:
+            value = compute()
+            cache.set(CATALOGUE_KEY, (generation, value), VALUE_TTL)
+        with self._lock:
+            if self._live and epoch == self._epoch:
+                self._catalogue = value
+        return value
+
+    def users(self, user_ids: Iterable[int], compute: Callable[[list[int]], dict[int, object]]):
+        """Consents per user id; ``compute`` gets the ids nothing cached could answer for."""
+        self._ensure_listener()
+        ids = list(dict.fromkeys(user_ids))
+        result = {}
+        if self._live:
+            local = self._users
+            for user_id in ids:
+                value = local.get(user_id)
+                if value is not None:
+                    result[user_id] = value
+            if len(result) == len(ids):
+                return result
+        epoch = self._epoch
+        missing = [user_id for user_id in ids if user_id not in result]
+        keys = [_user_version_key(u) for u in missing] + [_user_value_key(u) for u in missing]
+        found = cache.get_many(keys)
+        versions = {u: found.get(_user_version_key(u), 0) for u in missing}
+        stale = []
+        for user_id in missing:
+            tagged = found.get(_user_value_key(user_id))
+            if tagged is not None and tagged[0] == versions[user_id]:
+                result[user_id] = tagged[1]
+            else:
+                stale.append(user_id)
+        if stale:
+            computed = compute(stale)
+            cache.set_many(
+                {_user_value_key(u): (versions[u], computed[u]) for u in stale}, VALUE_TTL
+            )
+            result.update(computed)
+        # Under the lock, so an invalidation cannot slip between the check and the store.
+        with self._lock:
+            if self._live and epoch == self._epoch:
+                if len(self._users) + len(missing) > LOCAL_MAX_USERS:
+                    self._users = {}
+                for user_id in missing:
+                    self._users[user_id] = result[user_id]
+        return result
+
+    # --- invalidation (call after commit) ----------------------------------
+
+    def invalidate_user(self, user_id: int) -> None:
+        _bump(_user_version_key(user_id))
+        self._forget(user_id)
+        self._publish(f"u:{user_id}")
+
+    def invalidate_all(self) -> None:
+        _bump(GENERATION_KEY)
+        self._forget(None)
+        self._publish("all")
+
+    def reset_local(self) -> None:
+        """Forget everything held in memory (tests call this after flushing Redis)."""
+        self._forget(None)
+
+    def _forget(self, user_id: int | None) -> None:
+        with self._lock:
+            self._epoch += 1
+            if user_id is None:
+                self._users = {}
+                self._catalogue = None
+            else:
+                self._users.pop(user_id, None)
+
+    def _publish(self, message: str) -> None:
+        if not settings.REDIS_URL:
+            return
+        try:
+            cache._cache.get_client(write=True).publish(CHANNEL, message)
+        except Exception:
+            # The version bump already made every cached copy stale in Redis; a
+            # process that misses the message stops trusting its memory on reconnect.
+            logger.exception("Could not publish a consent-cache invalidation")
+
+    # --- the listener ----------------------------------------------------
+
+    def _ensure_listener(self) -> None:
+        if not settings.REDIS_URL:
+            return
+        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+                return
+            # A forked worker inherits the parent's memory but not its thread: start afresh.
+            self._pid = os.getpid()
+            self._live = False
+            self._users = {}
+            self._catalogue = None
+            self._thread = threading.Thread(
+                target=self._listen, name="consent-cache-invalidation", daemon=True
+            )
+            self._thread.start()
+
+    def _listen(self) -> None:
+        import redis
+
+        while True:
+            pubsub = None
+            try:
+                client = redis.Redis.from_url(settings.REDIS_URL, socket_keepalive=True)
+                pubsub = client.pubsub()
+                pubsub.subscribe(CHANNEL)
+                idle = 0.0
+                while True:
+                    message = pubsub.get_message(timeout=1.0)
+                    if message is None:
+                        idle += 1.0
+                        if idle >= 5.0:
+                            pubsub.ping()
+                            idle = 0.0
+                        continue
+                    idle = 0.0
+                    self._handle(message)
+            except Exception:
+                logger.warning("Consent-cache listener lost Redis; retrying", exc_info=True)
+            finally:
+                self._live = False
+                self._forget(None)
+                if pubsub is not None:
+                    with contextlib.suppress(Exception):
+                        pubsub.close()
+            time.sleep(1.0)
+
+    def _handle(self, message: dict) -> None:
+        kind = message.get("type")
+        if kind == "subscribe":
+            # Anything published before this moment may have been missed.
+            self._forget(None)
+            self._live = True
+        elif kind == "message":
+            data = (
+                message["data"].decode() if isinstance(message["data"], bytes) else message["data"]
+            )
+            if data.startswith("u:"):
+                self._forget(int(data[2:]))
+            else:
+                self._forget(None)
+
+
+consent_cache = ConsentCache()

@@ -1,0 +1,120 @@
+"""What consents keeps about a user, registered with the personal-data registry."""
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from privacyportal.models import AuditEntry
+from privacyportal.registry import DataField, DataKind, registry
+
+from .cache import consent_cache
+from .models import Channel, ConsentEvent, ConsentState, PolicyAcceptance
+
+
+def _label(choices):
+    return lambda value: str(choices(value).label) if value else ""
+
+
+@transaction.atomic
+def erase_consent_states(user) -> int:
+    deleted = ConsentState.objects.filter(user=user).delete()[0]
+    transaction.on_commit(lambda: consent_cache.invalidate_user(user.pk))
+    return deleted
+
+
+def erase_consent_history_client_details(user) -> int:
+    """The ledger is kept as proof of each choice; what identifies the device goes.
+
+    The chain covers only a salted digest of IP address and device, so removing
+    them and the salt leaves the chain verifiable and the digest unlinkable.
+    """
+    return ConsentEvent.objects.filter(user=user).update(
+        ip_address=None, user_agent="", client_salt=""
+    )
+
+
+def erase_acceptance_client_details(user) -> int:
+    return PolicyAcceptance.objects.filter(user=user).update(ip_address=None, user_agent="")
+
+
+registry.register(
+    DataKind(
+        code="consents",
+        label=_("Your choices"),
+        description=_(
+            "Which optional uses of your data you have switched on or off (policy 2.1.2)."
+        ),
+        model=ConsentState,
+        user_lookup="user",
+        fields=(
+            DataField("purpose__code", _("Purpose")),
+            DataField("granted", _("Given"), display=lambda v: str(_("yes") if v else _("no"))),
+            DataField("changed_at", _("Since")),
+            DataField("policy_version_number", _("Under policy version")),
+        ),
+        erase=erase_consent_states,
+        retention_note=_("Kept while your account is open."),
+        ordering=("purpose__position", "purpose__code"),
+    )
+)
+
+registry.register(
+    DataKind(
+        code="consent_history",
+        label=_("Consent history"),
+        description=_(
+            "Every choice you made and every policy version you accepted, with the policy "
+            "version in force and a fingerprint of the text you saw (policy VI)."
+        ),
+        model=ConsentEvent,
+        user_lookup="user",
+        fields=(
+            DataField("occurred_at", _("Time")),
+            DataField("action", _("Action"), display=_label(ConsentEvent.Action)),
+            DataField("purpose__code", _("Purpose")),
+            DataField("channel", _("How"), display=_label(Channel)),
+            DataField("policy_version__number", _("Policy version")),
+            DataField("text_hash", _("Fingerprint of the text shown")),
+            DataField("ip_address", _("IP address")),
+            DataField("user_agent", _("Device")),
+            DataField("receipt_id", _("Receipt")),
+        ),
+        erase=erase_consent_history_client_details,
+        retention_note=_(
+            "Kept as proof of your choices; after your account is deleted only the choice "
+            "itself remains, without IP address or device."
+        ),
+        ordering=("-occurred_at", "-pk"),
+    )
+)
+
+registry.register(
+    DataKind(
+        code="policy_acceptances",
+        label=_("Policy acceptances"),
+        description=_("Which versions of the privacy policy you accepted, when and from where."),
+        model=PolicyAcceptance,
+        user_lookup="user",
+        fields=(
+            DataField("version__number", _("Version")),
+            DataField(
+                "express",
+                _("Express acceptance"),
+                display=lambda v: str(_("yes") if v else _("no")),
+            ),
+            DataField("accepted_at", _("Time")),
+            DataField("ip_address", _("IP address")),
+            DataField("user_agent", _("Device")),
+        ),
+        erase=erase_acceptance_client_details,
+        retention_note=_(
+            "Kept as proof of acceptance; IP address and device go with your account."
+        ),
+        ordering=("-accepted_at",),
+    )
+)
+
+registry.exempt(
+    AuditEntry,
+    reason="Audit entries record what staff did (publishing a policy version, changing a "
+    "purpose); the user they refer to is the staff member acting.",
+)

@@ -1,0 +1,205 @@
+"""Reads about consents and policy versions. ``consent_is_given`` is what every use of
+optional data asks; it answers from ``consents.cache`` with a constant number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Max, Q
+
+from .cache import consent_cache
+from .models import ConsentEvent, ConsentState, PolicyAcceptance, PolicyVersion, Purpose
+
+
+class UnknownPurpose(LookupError):
+    """Asked about a purpose code that does not exist: a bug in the caller, not a 'no'."""
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    basic: frozenset[str]
+    additional: frozenset[str]
+    inactive: frozenset[str]
+    # Purpose code → the newest material version that changed its terms.
+    changed_in: dict[str, int] = field(default_factory=dict)
+    version_in_force: int = 0
+    latest_material: int = 0
+
+
+@dataclass(frozen=True)
+class UserConsents:
+    # Purpose code → the policy version in force when the user granted it.
+    granted: dict[str, int]
+    accepted: int = 0
+    accepted_express: int = 0
+
+
+def _compute_catalogue() -> Catalogue:
+    purposes = list(Purpose.objects.values_list("code", "kind", "is_active"))
+    changed_in: dict[str, int] = {}
+    for code, number in PolicyVersion.changed_purposes.through.objects.filter(
+        policyversion__status=PolicyVersion.Status.PUBLISHED,
+        policyversion__is_material=True,
+    ).values_list("purpose__code", "policyversion__number"):
+        changed_in[code] = max(number, changed_in.get(code, 0))
+    numbers = PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED).aggregate(
+        in_force=Max("number"), material=Max("number", filter=Q(is_material=True))
+    )
+    return Catalogue(
+        basic=frozenset(c for c, kind, active in purposes if active and kind == Purpose.Kind.BASIC),
+        additional=frozenset(
+            c for c, kind, active in purposes if active and kind == Purpose.Kind.ADDITIONAL
+        ),
+        inactive=frozenset(c for c, _, active in purposes if not active),
+        changed_in=changed_in,
+        version_in_force=numbers["in_force"] or 0,
+        latest_material=numbers["material"] or 0,
+    )
+
+
+def _compute_users(user_ids: list[int]) -> dict[int, UserConsents]:
+    granted: dict[int, dict[str, int]] = {u: {} for u in user_ids}
+    for user_id, code, number in ConsentState.objects.filter(
+        user_id__in=user_ids, granted=True
+    ).values_list("user_id", "purpose__code", "policy_version_number"):
+        granted[user_id][code] = number
+    accepted = {
+        row["user_id"]: row
+        for row in PolicyAcceptance.objects.filter(user_id__in=user_ids)
+        .values("user_id")
+        .annotate(
+            any=Max("version__number"), express=Max("version__number", filter=Q(express=True))
+        )
+    }
+    return {
+        u: UserConsents(
+            granted=granted[u],
+            accepted=(accepted.get(u) or {}).get("any") or 0,
+            accepted_express=(accepted.get(u) or {}).get("express") or 0,
+        )
+        for u in user_ids
+    }
+
+
+def catalogue() -> Catalogue:
+    return consent_cache.catalogue(_compute_catalogue)
+
+
+def _user_consents(user_id: int) -> UserConsents:
+    return consent_cache.users([user_id], _compute_users)[user_id]
+
+
+def _given(cat: Catalogue, consents: UserConsents, code: str) -> bool:
+    granted_under = consents.granted.get(code)
+    if granted_under is None:
+        return False
+    # A material version that changed this purpose suspends earlier grants until the
+    # user expressly accepts it; a grant made under that version stands on its own.
+    changed = cat.changed_in.get(code, 0)
+    return granted_under >= changed or consents.accepted_express >= changed
+
+
+def _purpose_code(purpose) -> str:
+    return purpose if isinstance(purpose, str) else purpose.code
+
+
+def _classify(cat: Catalogue, code: str) -> bool | None:
+    """True or False when the purpose alone decides; None when the user's choice does."""
+    if code in cat.basic:
+        return True
+    if code in cat.additional:
+        return None
+    if code in cat.inactive:
+        return False
+    raise UnknownPurpose(code)
+
+
+def consent_is_given(*, user, purpose) -> bool:
+    """May this user's data be used for ``purpose`` (a code or a Purpose) right now?
+
+    Basic purposes: yes while active. Additional ones: only while the user's
+    grant stands. Inactive purposes: no. Unknown codes raise UnknownPurpose.
+    """
+    cat = catalogue()
+    code = _purpose_code(purpose)
+    decided = _classify(cat, code)
+    if decided is not None:
+        return decided
+    if user is None or not getattr(user, "pk", None):
+        return False
+    return _given(cat, _user_consents(user.pk), code)
+
+
+def consents_given(*, user_ids, purpose) -> dict[int, bool]:
+    """The bulk form: ``{user_id: given}`` for many users, in a constant number of queries."""
+    cat = catalogue()
+    code = _purpose_code(purpose)
+    user_ids = list(user_ids)
+    decided = _classify(cat, code)
+    if decided is not None:
+        return dict.fromkeys(user_ids, decided)
+    consents = consent_cache.users(user_ids, _compute_users)
+    return {u: _given(cat, consents[u], code) for u in user_ids}
+
+
+# --- policy versions -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PolicyStatus:
+    acceptance_required: bool
+    notice_pending: bool
+    version_in_force: int
+    accepted: int
+
+
+def policy_status_for_user(*, user) -> PolicyStatus:
+    """Whether the user must accept the version in force (material) or may see a notice."""
+    cat = catalogue()
+    consents = _user_consents(user.pk)
+    required = cat.latest_material > consents.accepted_express
+    return PolicyStatus(
+        acceptance_required=required,
+        notice_pending=not required and cat.version_in_force > consents.accepted,
+        version_in_force=cat.version_in_force,
+        accepted=consents.accepted,
+    )
+
+
+def version_in_force() -> PolicyVersion | None:
+    return (
+        PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED)
+        .order_by("-number")
+        .first()
+    )
+
+
+def published_versions():
+    return PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED).order_by("-number")
+
+
+def published_version(*, number: int) -> PolicyVersion | None:
+    return published_versions().filter(number=number).first()
+
+
+# --- the user's own consents --------------------------------------------------------
+
+
+def consent_page_for_user(*, user) -> list[tuple[Purpose, bool]]:
+    """Active purposes in display order with whether each is given for the user now."""
+    purposes = list(Purpose.objects.filter(is_active=True).prefetch_related("data_categories"))
+    cat = catalogue()
+    consents = _user_consents(user.pk)
+    return [(p, True if p.is_basic else _given(cat, consents, p.code)) for p in purposes]
+
+
+def consent_events_for_user(*, user):
+    return (
+        ConsentEvent.objects.filter(user=user)
+        .select_related("purpose", "policy_version")
+        .order_by("-pk")
+    )
+
+
+def consent_event_for_user(*, user, receipt_id) -> ConsentEvent | None:
+    return consent_events_for_user(user=user).filter(receipt_id=receipt_id).first()

@@ -1,0 +1,243 @@
+"""Writes to the consent ledger, consent states, acceptances and policy versions."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.services import client_of
+from privacyportal.services import audit_record
+
+from .cache import consent_cache
+from .models import (
+    Channel,
+    ConsentEvent,
+    ConsentState,
+    LedgerHead,
+    PolicyAcceptance,
+    PolicyVersion,
+    Purpose,
+)
+from .selectors import version_in_force
+
+
+class ConsentError(Exception):
+    """A refused change, with a message for the person who asked."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+def _normalised_ip(ip: str | None) -> str | None:
+    # Stored as the database returns it, so the digest recomputes to the same value.
+    return ipaddress.ip_address(ip).compressed if ip else None
+
+
+def _ledger_append(
+    *,
+    user,
+    action: str,
+    channel: str,
+    text_hash: str,
+    policy_version: PolicyVersion | None,
+    purpose: Purpose | None = None,
+    actor=None,
+    note: str = "",
+    request: HttpRequest | None = None,
+) -> ConsentEvent:
+    """Append one event to the chain. Must run inside the caller's transaction."""
+    head, _ = LedgerHead.objects.select_for_update().get_or_create(id=1)
+    ip, user_agent = client_of(request)
+    ip = _normalised_ip(ip)
+    salt = secrets.token_hex(16)
+    event = ConsentEvent(
+        user=user,
+        purpose=purpose,
+        action=action,
+        channel=channel,
+        occurred_at=timezone.now(),
+        policy_version=policy_version,
+        text_hash=text_hash,
+        actor=actor if actor is not None and actor.pk else None,
+        note=note[:500],
+        ip_address=ip,
+        user_agent=user_agent,
+        client_salt=salt,
+        client_digest=ConsentEvent.digest_client(salt, ip, user_agent),
+        previous_hash=head.last_hash,
+    )
+    event.hash = event.compute_hash()
+    event.save()
+    head.last_event = event
+    head.last_hash = event.hash
+    head.length += 1
+    head.save(update_fields=["last_event", "last_hash", "length"])
+    return event
+
+
+def _check_changeable(purpose: Purpose) -> None:
+    if not purpose.is_active:
+        raise ConsentError(_("This purpose is no longer in use, so it cannot be changed."))
+    if purpose.is_basic:
+        raise ConsentError(
+            _(
+                "This purpose is needed for the basic service, so it cannot be switched off. "
+                "To stop it, you can ask us to delete your account."
+            )
+        )
+
+
+@transaction.atomic
+def consent_set(
+    *,
+    user,
+    purpose: Purpose,
+    granted: bool,
+    channel: str = Channel.SELF_SERVICE,
+    request: HttpRequest | None = None,
+    actor=None,
+    note: str = "",
+) -> ConsentEvent | None:
+    """Grant or withdraw one additional purpose. Repeating the current choice records nothing."""
+    _check_changeable(purpose)
+    if channel == Channel.STAFF and not note.strip():
+        raise ConsentError(_("Staff must note the user's written instruction."))
+    state = ConsentState.objects.select_for_update().filter(user=user, purpose=purpose).first()
+    if (state.granted if state else False) == granted:
+        return None
+    version = version_in_force()
+    event = _ledger_append(
+        user=user,
+        purpose=purpose,
+        action=ConsentEvent.Action.GRANTED if granted else ConsentEvent.Action.WITHDRAWN,
+        channel=channel,
+        text_hash=purpose.text_hash(),
+        policy_version=version,
+        actor=actor,
+        note=note,
+        request=request,
+    )
+    ConsentState.objects.update_or_create(
+        user=user,
+        purpose=purpose,
+        defaults={
+            "granted": granted,
+            "changed_at": event.occurred_at,
+            "policy_version_number": version.number if version else 0,
+            "last_event": event,
+        },
+    )
+    transaction.on_commit(lambda: consent_cache.invalidate_user(user.pk))
+    return event
+
+
+def consent_grant(*, user, purpose: Purpose, **kwargs) -> ConsentEvent | None:
+    return consent_set(user=user, purpose=purpose, granted=True, **kwargs)
+
+
+def consent_withdraw(*, user, purpose: Purpose, **kwargs) -> ConsentEvent | None:
+    return consent_set(user=user, purpose=purpose, granted=False, **kwargs)
+
+
+@transaction.atomic
+def policy_accept(
+    *,
+    user,
+    version: PolicyVersion,
+    express: bool = True,
+    channel: str = Channel.SELF_SERVICE,
+    request: HttpRequest | None = None,
+) -> PolicyAcceptance:
+    """Record that the user accepted (or, for a non-material notice, saw) a published version."""
+    if not version.is_published:
+        raise ConsentError(_("Only a published version can be accepted."))
+    existing = PolicyAcceptance.objects.filter(user=user, version=version).first()
+    if existing is not None:
+        return existing
+    event = _ledger_append(
+        user=user,
+        action=(
+            ConsentEvent.Action.POLICY_ACCEPTED
+            if express
+            else ConsentEvent.Action.POLICY_NOTICE_SEEN
+        ),
+        channel=channel,
+        text_hash=version.text_hash(),
+        policy_version=version,
+        request=request,
+    )
+    acceptance = PolicyAcceptance.objects.create(
+        user=user,
+        version=version,
+        express=express,
+        accepted_at=event.occurred_at,
+        ip_address=event.ip_address,
+        user_agent=event.user_agent,
+        event=event,
+    )
+    transaction.on_commit(lambda: consent_cache.invalidate_user(user.pk))
+    return acceptance
+
+
+@transaction.atomic
+def policy_version_publish(*, version: PolicyVersion, actor) -> PolicyVersion:
+    """Publish a draft as the next version number; it is in force from now on."""
+    version = PolicyVersion.objects.select_for_update().get(pk=version.pk)
+    if version.is_published:
+        raise ConsentError(
+            _("Version %(number)s is already published.") % {"number": version.number}
+        )
+    if not version.body_zh_hans.strip() or not version.body_en.strip():
+        raise ConsentError(_("Both the zh-hans and the English text are needed to publish."))
+    # Lock every published row so two publishers cannot take the same number.
+    numbers = list(
+        PolicyVersion.objects.select_for_update()
+        .filter(status=PolicyVersion.Status.PUBLISHED)
+        .values_list("number", flat=True)
+    )
+    version.number = max(numbers, default=0) + 1
+    version.status = PolicyVersion.Status.PUBLISHED
+    version.published_at = timezone.now()
+    version.save(update_fields=["number", "status", "published_at"])
+    audit_record(
+        actor=actor,
+        action="policy_version.published",
+        target=version,
+        number=version.number,
+        material=version.is_material,
+        changed_purposes=sorted(version.changed_purposes.values_list("code", flat=True)),
+    )
+    transaction.on_commit(consent_cache.invalidate_all)
+    return version
+
+
+@transaction.atomic
+def purpose_save(*, purpose: Purpose, actor, categories=None) -> Purpose:
+    """Create or change a purpose from the admin; the catalogue cache follows on commit."""
+    creating = purpose.pk is None
+    if not creating:
+        before = Purpose.objects.select_for_update().get(pk=purpose.pk)
+        if before.code != purpose.code or before.kind != purpose.kind:
+            raise ConsentError(
+                _("A purpose's code and kind cannot change; create a new purpose instead.")
+            )
+    purpose.full_clean()
+    purpose.save()
+    if categories is not None:
+        purpose.data_categories.set(categories)
+    audit_record(
+        actor=actor,
+        action="purpose.created" if creating else "purpose.changed",
+        target=purpose,
+        code=purpose.code,
+        active=purpose.is_active,
+        text_hash=purpose.text_hash(),
+    )
+    transaction.on_commit(consent_cache.invalidate_all)
+    return purpose

@@ -12,12 +12,17 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/privacyportal
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: help install run test lint messages sms system-packages
+# Benchmarks run on their own database (created if missing) and Redis database 9.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/privacyportal_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/9
+
+.PHONY: help install run test lint messages sms system-packages bench
 
 help:
 	@echo "make run    start the portal on embedded defaults (SQLite, tasks in-process, SMS in var/sms/)"
 	@echo "make test   run the whole suite on PostgreSQL, Redis, a Celery worker and Chromium"
 	@echo "make sms    show the latest text messages the portal wrote to var/sms/"
+	@echo "make bench  print the benchmarks' figures (PostgreSQL and Redis, like make test)"
 
 # uv in a small virtualenv of its own, pinned, so nothing is installed system-wide.
 $(UV):
@@ -63,3 +68,9 @@ test: install system-packages lint
 messages: install
 	$(MANAGE) makemessages -l zh_Hans --no-obsolete --no-location
 	$(MANAGE) compilemessages --ignore=.venv --ignore=.tools
+
+bench: install
+	@psql "$(dir $(BENCH_DATABASE_URL))postgres" -qtAc "SELECT 1 FROM pg_database WHERE datname = '$(notdir $(BENCH_DATABASE_URL))'" | grep -q 1 \
+	  || psql "$(dir $(BENCH_DATABASE_URL))postgres" -qc "CREATE DATABASE $(notdir $(BENCH_DATABASE_URL))"
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(MANAGE) migrate --noinput -v0
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) LOG_LEVEL=WARNING $(MANAGE) bench_consents

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -79,3 +80,48 @@ class SecurityEvent(models.Model):
     @property
     def detail_display(self) -> str:
         return str(self.SIGN_IN_METHODS.get(self.detail, self.detail))
+
+
+class BrowsingRecord(models.Model):
+    """A search or a page view, kept for personalised display (policy 2.4.1(2)).
+
+    Written only by ``accounts.services.activity_record``, which asks the consent check first.
+    """
+
+    class Kind(models.TextChoices):
+        SEARCH = "search", _("Search query")
+        VIEW = "view", _("Page viewed")
+
+    # The consent purpose without which no record is kept.
+    PURPOSE = "personalisation"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="browsing_records",
+        verbose_name=_("user"),
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    # The query as typed, or the title of the page viewed.
+    text = models.CharField(_("text"), max_length=200)
+    path = models.CharField(_("page address"), max_length=300, blank=True)
+    # Indexed on its own too: the retention purge looks for old rows of every user.
+    occurred_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("browsing or search record")
+        verbose_name_plural = _("browsing and search records")
+        ordering = ["-occurred_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.text}"
+
+    @property
+    def link(self) -> str:
+        """The viewed page's address for a link, only ever a path on this site."""
+        if self.path.startswith("/") and url_has_allowed_host_and_scheme(
+            self.path, allowed_hosts=None
+        ):
+            return self.path
+        return ""

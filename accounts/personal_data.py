@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from privacyportal.registry import DataField, DataKind, ExpiryAction, registry
 from privacyportal.retention import purge_in_batches
 
-from .models import SecurityEvent, User
+from .models import BrowsingRecord, SecurityEvent, User
 
 
 def _yes_no(value) -> str:
@@ -106,4 +106,45 @@ registry.exempt(
     EmailAddress,
     reason="Sign-up and sign-in are by mobile number only; the portal never asks for "
     "an e-mail address, so allauth's e-mail table stays empty.",
+)
+
+
+def erase_browsing_records(user) -> int:
+    return BrowsingRecord.objects.filter(user=user).delete()[0]
+
+
+def purge_browsing_records(cutoff, batch_size: int = 5000) -> int:
+    return purge_in_batches(
+        BrowsingRecord.objects.filter(occurred_at__lt=cutoff), batch_size=batch_size
+    )
+
+
+registry.register(
+    DataKind(
+        code="browsing_records",
+        label=_("Browsing and search records"),
+        description=_(
+            "What you searched for in Help and which help pages you opened, recorded only "
+            "while personalised display is on, to show you information that fits your needs "
+            "(policy 2.4.1(2))."
+        ),
+        model=BrowsingRecord,
+        user_lookup="user",
+        fields=(
+            DataField("occurred_at", _("Time")),
+            DataField("kind", _("Kind"), display=lambda v: str(BrowsingRecord.Kind(v).label)),
+            DataField("text", _("Search or page")),
+            DataField("path", _("Page address")),
+        ),
+        erase=erase_browsing_records,
+        retention=timedelta(days=180),
+        retention_note=_(
+            "Recorded only while personalised display is on; kept for 180 days, then "
+            "deleted. You can delete them yourself at any time."
+        ),
+        expiry_action=ExpiryAction.DELETE,
+        timestamp_field="occurred_at",
+        purge_expired=purge_browsing_records,
+        ordering=("-occurred_at", "-pk"),
+    )
 )

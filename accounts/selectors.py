@@ -8,7 +8,7 @@ from django.utils import formats, timezone
 
 from privacyportal.registry import DataKind, registry
 
-from .models import SecurityEvent, User
+from .models import BrowsingRecord, SecurityEvent, User
 
 MY_DATA_ROWS_SHOWN = 50
 
@@ -63,3 +63,17 @@ def my_data_for_user(*, user: User, rows_shown: int = MY_DATA_ROWS_SHOWN) -> lis
             )
         )
     return sections
+
+
+def browsing_records_for_user(*, user: User) -> QuerySet[BrowsingRecord]:
+    return BrowsingRecord.objects.filter(user=user).order_by("-occurred_at", "-pk")
+
+
+def personalisation_is_on(*, user: User) -> bool:
+    """Whether searches and page views are being recorded for the user right now."""
+    from consents.selectors import UnknownPurpose, consent_is_given
+
+    try:
+        return consent_is_given(user=user, purpose=BrowsingRecord.PURPOSE)
+    except UnknownPurpose:
+        return False

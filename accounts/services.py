@@ -1,10 +1,16 @@
 """Writes to accounts. Views, allauth's adapter and commands all come through here."""
 
+import logging
+import unicodedata
+
 from allauth.account.adapter import get_adapter
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.http import url_has_allowed_host_and_scheme
 
-from .models import SecurityEvent, User
+from .models import BrowsingRecord, SecurityEvent, User
+
+logger = logging.getLogger(__name__)
 
 USER_AGENT_MAX = SecurityEvent._meta.get_field("user_agent").max_length
 
@@ -124,3 +130,77 @@ def user_remove_password(*, user: User, request: HttpRequest | None = None) -> U
     user.save(update_fields=["password"])
     security_event_record(user=user, kind=SecurityEvent.Kind.PASSWORD_REMOVED, request=request)
     return user
+
+
+# --- browsing and search records (policy 2.4.1(2)) ------------------------------------
+
+RECORD_TEXT_MAX = BrowsingRecord._meta.get_field("text").max_length
+RECORD_PATH_MAX = BrowsingRecord._meta.get_field("path").max_length
+
+
+def _clean_record_text(text: str) -> str:
+    # One line, no control characters (PostgreSQL refuses NUL in text).
+    words = "".join(ch for ch in str(text) if unicodedata.category(ch) != "Cc" or ch.isspace())
+    return " ".join(words.split())[:RECORD_TEXT_MAX]
+
+
+def _local_path(path: str) -> str:
+    """Only a path on this site is kept: the history page turns it into a link."""
+    path = str(path or "")
+    if (
+        not path.startswith("/")
+        or len(path) > RECORD_PATH_MAX
+        or not url_has_allowed_host_and_scheme(path, allowed_hosts=None)
+    ):
+        return ""
+    return path
+
+
+@transaction.atomic
+def activity_record(*, user, kind: str, text: str, path: str = "") -> BrowsingRecord | None:
+    """Keep a search or a page view, but only while the user's personalisation consent stands.
+
+    This is the only way browsing and search records are written: without the consent
+    (or for an anonymous visitor) nothing is stored and None comes back.
+    """
+    if user is None or not getattr(user, "is_authenticated", False) or not user.pk:
+        return None
+    kind = BrowsingRecord.Kind(kind)
+    text = _clean_record_text(text)
+    if not text:
+        return None
+    # Imported when used: consents.services imports this module, so loading consents lazily
+    # keeps the two apps free of an import-order cycle.
+    from consents.selectors import UnknownPurpose, consent_is_given
+
+    try:
+        given = consent_is_given(user=user, purpose=BrowsingRecord.PURPOSE)
+    except UnknownPurpose:
+        # Without the purpose in the catalogue there is no consent to record under.
+        logger.warning(
+            "Purpose %r is missing; browsing records are not kept.", BrowsingRecord.PURPOSE
+        )
+        return None
+    if not given:
+        return None
+    return BrowsingRecord.objects.create(
+        user=user,
+        kind=kind,
+        text=text,
+        path=_local_path(path) if kind == BrowsingRecord.Kind.VIEW else "",
+    )
+
+
+# Deleting one's own history writes no audit row on purpose: a trail of what was deleted
+# would keep what the user asked us to forget (and AuditEntry records staff actions).
+@transaction.atomic
+def browsing_record_delete(*, user, record_id: int) -> bool:
+    """Delete one of the user's own records; another user's id deletes nothing."""
+    deleted, _ = BrowsingRecord.objects.filter(user=user, pk=record_id).delete()
+    return deleted > 0
+
+
+@transaction.atomic
+def browsing_history_clear(*, user) -> int:
+    deleted, _ = BrowsingRecord.objects.filter(user=user).delete()
+    return deleted

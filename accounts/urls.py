@@ -13,4 +13,7 @@ urlpatterns = [
     path("password/remove/", views.password_remove, name="password_remove"),
     path("security/", views.security_events, name="security_events"),
     path("my-data/", views.my_data, name="my_data"),
+    path("history/", views.history, name="history"),
+    path("history/<int:pk>/delete/", views.history_delete, name="history_delete"),
+    path("history/clear/", views.history_clear, name="history_clear"),
 ]

@@ -5,13 +5,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import selectors, services
 from .forms import AvatarForm, NicknameForm, RemovePasswordForm
 
 SECURITY_EVENTS_PER_PAGE = 25
+HISTORY_PER_PAGE = 25
 
 
 def _settings_page(request, *, nickname_form=None, avatar_form=None, status=200):
@@ -110,3 +113,49 @@ def security_events(request):
 def my_data(request):
     sections = selectors.my_data_for_user(user=request.user)
     return render(request, "accounts/my_data.html", {"sections": sections})
+
+
+def _history_page_url(request) -> str:
+    """Back to the page of the history the user was on (the form posts its number)."""
+    page = request.POST.get("page", "")
+    url = reverse("accounts:history")
+    return f"{url}?page={page}" if page.isdigit() and page != "1" else url
+
+
+@login_required
+@require_GET
+def history(request):
+    paginator = Paginator(selectors.browsing_records_for_user(user=request.user), HISTORY_PER_PAGE)
+    context = {
+        "page": paginator.get_page(request.GET.get("page")),
+        "personalisation_on": selectors.personalisation_is_on(user=request.user),
+    }
+    return render(request, "accounts/history.html", context)
+
+
+@login_required
+@require_POST
+def history_delete(request, pk: int):
+    if not services.browsing_record_delete(user=request.user, record_id=pk):
+        raise Http404
+    messages.success(request, _("The record was deleted."))
+    return redirect(_history_page_url(request))
+
+
+@login_required
+@require_POST
+def history_clear(request):
+    deleted = services.browsing_history_clear(user=request.user)
+    if deleted:
+        messages.success(
+            request,
+            ngettext(
+                "Your history was deleted (%(count)d record).",
+                "Your history was deleted (%(count)d records).",
+                deleted,
+            )
+            % {"count": deleted},
+        )
+    else:
+        messages.info(request, _("Your history was already empty."))
+    return redirect("accounts:history")

@@ -4,7 +4,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from . import services
-from .models import Channel
+from .models import Channel, Purpose
 from .selectors import version_in_force
 
 
@@ -49,4 +49,46 @@ class PolicyAcceptanceSignupForm(forms.Form):
     def signup(self, request, user) -> None:
         services.policy_accept(
             user=user, version=self.version, express=True, channel=Channel.SIGNUP, request=request
+        )
+
+
+class ConsentChangeForm(forms.Form):
+    """What one switch on the consent page posts: turn one purpose on or off.
+
+    The view passes the purpose code from the URL as ``purpose``. The field looks it
+    up whatever its kind or state, so that the service (not this form) is the one
+    that refuses basic and retired purposes, with its own message.
+    """
+
+    ON = "1"
+    OFF = "0"
+
+    purpose = forms.ModelChoiceField(
+        queryset=Purpose.objects.all(),
+        to_field_name="code",
+        error_messages={
+            "required": _("This purpose does not exist."),
+            "invalid_choice": _("This purpose does not exist."),
+        },
+    )
+    granted = forms.TypedChoiceField(
+        choices=[(ON, _("Turn on")), (OFF, _("Turn off"))],
+        coerce=lambda value: value == ConsentChangeForm.ON,
+        error_messages={
+            "required": _("Choose whether to turn this purpose on or off."),
+            "invalid_choice": _("Choose whether to turn this purpose on or off."),
+        },
+    )
+    # Set only by the button on the confirmation page ("I separately agree").
+    separate_consent = forms.BooleanField(required=False)
+
+    @property
+    def needs_separate_confirmation(self) -> bool:
+        """A grant of a separate-consent purpose that did not come from its confirmation page."""
+        purpose = self.cleaned_data["purpose"]
+        return (
+            self.cleaned_data["granted"]
+            and purpose.is_active
+            and purpose.requires_separate_consent
+            and not self.cleaned_data["separate_consent"]
         )

@@ -22,13 +22,14 @@ class PolicyAcceptanceMiddleware:
     def __call__(self, request):
         user = getattr(request, "user", None)
         if (
-            user is not None
+            not request.path.startswith(OPEN_PREFIXES)
+            and user is not None
             and user.is_authenticated
-            and not request.path.startswith(OPEN_PREFIXES)
             and policy_status_for_user(user=user).acceptance_required
         ):
             target = reverse("policy:accept")
-            if request.method == "GET":
+            # Only a page can be come back to; a form post is not replayed.
+            if request.method in ("GET", "HEAD"):
                 target = f"{target}?{urlencode({'next': request.get_full_path()})}"
             return redirect(target)
         return self.get_response(request)

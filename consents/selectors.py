@@ -4,6 +4,7 @@ optional data asks; it answers from ``consents.cache`` with a constant number of
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from uuid import UUID
 
 from django.db.models import Max, Q
 
@@ -174,6 +175,28 @@ def version_in_force() -> PolicyVersion | None:
     )
 
 
+def policy_last_express_acceptance(*, user) -> PolicyAcceptance | None:
+    return (
+        PolicyAcceptance.objects.filter(user=user, express=True)
+        .select_related("version")
+        .order_by("-version__number")
+        .first()
+    )
+
+
+def purposes_changed_since(*, number: int) -> list[Purpose]:
+    """Purposes whose terms a published material version after ``number`` changed."""
+    return list(
+        Purpose.objects.filter(
+            changed_in_versions__status=PolicyVersion.Status.PUBLISHED,
+            changed_in_versions__is_material=True,
+            changed_in_versions__number__gt=number,
+        )
+        .distinct()
+        .order_by("position", "code")
+    )
+
+
 def published_versions():
     return PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED).order_by("-number")
 
@@ -203,3 +226,16 @@ def consent_events_for_user(*, user):
 
 def consent_event_for_user(*, user, receipt_id) -> ConsentEvent | None:
     return consent_events_for_user(user=user).filter(receipt_id=receipt_id).first()
+
+
+def latest_receipt_ids_for_user(*, user) -> dict[int, UUID]:
+    """Purpose id → receipt id of the user's newest event for it, in one query.
+
+    The newest event per purpose is the one its current state points at.
+    """
+    latest = ConsentState.objects.filter(user=user).values("last_event_id")
+    return dict(
+        ConsentEvent.objects.filter(user=user, pk__in=latest).values_list(
+            "purpose_id", "receipt_id"
+        )
+    )

@@ -103,9 +103,17 @@ def consent_set(
     request: HttpRequest | None = None,
     actor=None,
     note: str = "",
+    separately_confirmed: bool = False,
 ) -> ConsentEvent | None:
-    """Grant or withdraw one additional purpose. Repeating the current choice records nothing."""
+    """Grant or withdraw one additional purpose. Repeating the current choice records nothing.
+
+    A purpose that needs separate consent (单独同意) is granted only with
+    ``separately_confirmed``: the user agreed to it on its own, through its own
+    confirmation (or, for staff, in the written instruction noted).
+    """
     _check_changeable(purpose)
+    if granted and purpose.requires_separate_consent and not separately_confirmed:
+        raise ConsentError(_("This purpose needs your separate consent, given on its own page."))
     if channel == Channel.STAFF and not note.strip():
         raise ConsentError(_("Staff must note the user's written instruction."))
     state = ConsentState.objects.select_for_update().filter(user=user, purpose=purpose).first()
@@ -183,6 +191,32 @@ def policy_accept(
     )
     transaction.on_commit(lambda: consent_cache.invalidate_user(user.pk))
     return acceptance
+
+
+@transaction.atomic
+def policy_version_draft_save(
+    *, version: PolicyVersion, actor, changed_purposes=None
+) -> PolicyVersion:
+    """Create or edit a draft; a published version never changes."""
+    creating = version.pk is None
+    if not creating:
+        current = PolicyVersion.objects.select_for_update().get(pk=version.pk)
+        if current.is_published:
+            raise ConsentError(
+                _("This version was published meanwhile; published versions cannot change.")
+            )
+    version.save()
+    if changed_purposes is not None:
+        version.changed_purposes.set(changed_purposes)
+    audit_record(
+        actor=actor,
+        action="policy_version.draft_created" if creating else "policy_version.draft_saved",
+        target=version,
+        material=version.is_material,
+        changed_purposes=sorted(version.changed_purposes.values_list("code", flat=True)),
+        text_hash=version.text_hash(),
+    )
+    return version
 
 
 @transaction.atomic

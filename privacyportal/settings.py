@@ -191,6 +191,15 @@ SMS_HTTP_API_KEY = os.environ.get("SMS_HTTP_API_KEY", "")
 SMS_HTTP_TIMEOUT = float(os.environ.get("SMS_HTTP_TIMEOUT", "10"))
 SMS_SENDER_NAME = os.environ.get("SMS_SENDER_NAME", "隐私门户")
 
+# --- The personal-information controller, as named on consent receipts -------
+PRIVACY_CONTROLLER_NAME = os.environ.get("PRIVACY_CONTROLLER_NAME", "")
+PRIVACY_CONTROLLER_CONTACT = os.environ.get("PRIVACY_CONTROLLER_CONTACT", "")
+PRIVACY_CONTROLLER_ADDRESS = os.environ.get("PRIVACY_CONTROLLER_ADDRESS", "")
+PRIVACY_CONTROLLER_COUNTRY = os.environ.get("PRIVACY_CONTROLLER_COUNTRY", "CN")
+PRIVACY_CONTROLLER_EMAIL = os.environ.get("PRIVACY_CONTROLLER_EMAIL", "")
+PRIVACY_CONTROLLER_PHONE = os.environ.get("PRIVACY_CONTROLLER_PHONE", "")
+PRIVACY_CONTROLLER_URL = os.environ.get("PRIVACY_CONTROLLER_URL", "")
+
 # --- Avatars ------------------------------------------------------------------
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
+from . import help as help_pages
 from . import views
 
 admin.site.site_header = _("Privacy portal: staff desk")
@@ -22,6 +23,9 @@ urlpatterns = [
     path("account/consents/", include("consents.urls")),
     path("account/", include("accounts.urls")),
     path("policy/", include("consents.policy_urls")),
+    # Public: searching needs no account (policy 2.4.1(1)).
+    path("help/", help_pages.help_search, name="help_search"),
+    path("help/<slug:slug>/", help_pages.help_topic, name="help_topic"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -96,7 +96,9 @@ def test_bulk_check_matches_single_checks(personalisation):
         u.pk: selectors.consent_is_given(user=u, purpose="personalisation") for u in users
     }
     assert list(bulk.values()) == [True, False, True, False, True, False]
-    assert set(selectors.consents_given(user_ids=[u.pk for u in users], purpose="security").values()) == {True}
+    assert set(
+        selectors.consents_given(user_ids=[u.pk for u in users], purpose="security").values()
+    ) == {True}
 
 
 def test_deactivating_a_purpose_turns_it_off_for_everyone(personalisation):

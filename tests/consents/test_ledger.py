@@ -138,3 +138,14 @@ def test_erasing_client_details_keeps_the_chain_verifiable(personalisation, rf, 
     assert event.ip_address is None and event.user_agent == "" and event.client_salt == ""
     call_command("verify_consent_ledger")
     assert "intact: 1 events" in capsys.readouterr().out
+
+
+def test_separate_consent_purposes_need_their_own_confirmation():
+    sharing = Purpose.objects.get(code="third_party_sharing")
+    user = UserFactory(accepted_policy=False)
+    with pytest.raises(services.ConsentError, match="separate consent"):
+        services.consent_grant(user=user, purpose=sharing)
+    assert not ConsentEvent.objects.exists()
+    assert services.consent_grant(user=user, purpose=sharing, separately_confirmed=True)
+    # Withdrawing needs no confirmation: it is one click, like any withdrawal.
+    assert services.consent_withdraw(user=user, purpose=sharing)

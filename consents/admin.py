@@ -1,0 +1,355 @@
+"""The staff desk for purposes, policy versions and the consent ledger.
+
+Purposes and publishing go through ``consents.services`` (audit row, cache
+invalidation); the ledger, the states beside it and the acceptances are
+evidence, so the admin only shows them, to everyone, superusers included.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from . import selectors, services
+from .diff import diff_texts
+from .models import (
+    ConsentEvent,
+    ConsentState,
+    DataCategory,
+    PolicyAcceptance,
+    PolicyVersion,
+    Purpose,
+)
+
+
+class ConsentErrorAsMessage:
+    """A refused save (ConsentError from a service) becomes an error message, not a 500.
+
+    The admin saves inside its own atomic block, so nothing of the refused save remains.
+    """
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except services.ConsentError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """View permission only, whoever asks: no add, change or delete, no bulk delete."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+# --- catalogue ------------------------------------------------------------------------
+
+
+@admin.register(DataCategory)
+class DataCategoryAdmin(admin.ModelAdmin):
+    list_display = ["code", "name_zh_hans", "name_en"]
+    search_fields = ["code", "name_zh_hans", "name_en"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Purposes' text hashes and the recipients' register name categories by code.
+        return ["code"] if obj is not None else []
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting would silently change what every purpose using it tells users.
+        return False
+
+
+@admin.register(Purpose)
+class PurposeAdmin(ConsentErrorAsMessage, admin.ModelAdmin):
+    list_display = [
+        "code",
+        "name_zh_hans",
+        "name_en",
+        "kind",
+        "requires_separate_consent",
+        "is_active",
+        "consenting_users",
+    ]
+    list_filter = ["kind", "is_active", "requires_separate_consent"]
+    search_fields = ["code", "name_zh_hans", "name_en"]
+    filter_horizontal = ["data_categories"]
+    fields = [
+        "code",
+        "kind",
+        "name_zh_hans",
+        "name_en",
+        "description_zh_hans",
+        "description_en",
+        "requires_separate_consent",
+        "data_categories",
+        "is_active",
+        "position",
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(consenting=Count("states", filter=Q(states__granted=True)))
+        )
+
+    @admin.display(description=_("users consenting"), ordering="consenting")
+    def consenting_users(self, obj):
+        if obj.is_basic:
+            return gettext("everyone (basic)")
+        return obj.consenting
+
+    def get_readonly_fields(self, request, obj=None):
+        # Code is what the code asks about; kind decides whether users may refuse.
+        return ["code", "kind"] if obj is not None else []
+
+    def has_delete_permission(self, request, obj=None):
+        # The ledger refers to purposes for good: deactivate instead.
+        return False
+
+    def save_model(self, request, obj, form, change):
+        services.purpose_save(
+            purpose=obj, actor=request.user, categories=form.cleaned_data.get("data_categories")
+        )
+
+    def save_related(self, request, form, formsets, change):
+        # The service already set the data categories (they are part of the audited text).
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+
+# --- policy versions --------------------------------------------------------------------
+
+DRAFT_FIELDS = [
+    "title_zh_hans",
+    "title_en",
+    "body_zh_hans",
+    "body_en",
+    "summary_zh_hans",
+    "summary_en",
+    "is_material",
+    "changed_purposes",
+]
+
+
+def _diff_html(old: str, new: str) -> str:
+    # The template escapes every piece of text; only its own markup is left unescaped.
+    return render_to_string("policy/_diff.html", {"diff": diff_texts(old, new)})
+
+
+@admin.register(PolicyVersion)
+class PolicyVersionAdmin(ConsentErrorAsMessage, admin.ModelAdmin):
+    list_display = [
+        "version_number",
+        "status",
+        "is_material",
+        "published_at",
+        "title_zh_hans",
+        "title_en",
+    ]
+    list_filter = ["status", "is_material"]
+    search_fields = ["title_zh_hans", "title_en"]
+    filter_horizontal = ["changed_purposes"]
+    readonly_fields = ["number", "status", "created_at", "published_at", "diff_preview"]
+    fieldsets = [
+        (None, {"fields": ["number", "status", "created_at", "published_at"]}),
+        (_("Text"), {"fields": DRAFT_FIELDS[:6]}),
+        (_("What the change means for users"), {"fields": DRAFT_FIELDS[6:]}),
+        (_("Compared with the version in force"), {"fields": ["diff_preview"]}),
+    ]
+    actions = ["publish_selected_draft"]
+
+    @admin.display(description=_("version"), ordering="number")
+    def version_number(self, obj):
+        return obj.number or "—"
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.is_published:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_published:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        # A bulk delete would not look at each row's status: drafts are deleted one by one.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.display(description=_("what changes"))
+    def diff_preview(self, obj):
+        if obj is None or obj.pk is None:
+            return gettext("Save the draft to see what it changes.")
+        if obj.is_published:
+            base = selectors.published_version(number=obj.number - 1) if obj.number > 1 else None
+        else:
+            base = selectors.version_in_force()
+        if base is None:
+            return gettext("There is no earlier version to compare with.")
+        parts = [
+            format_html(
+                "<p>{}</p>",
+                gettext("Compared with version %(number)s.") % {"number": base.number},
+            )
+        ]
+        for label, old, new in [
+            (gettext("zh-hans text"), base.body_zh_hans, obj.body_zh_hans),
+            (gettext("English text"), base.body_en, obj.body_en),
+        ]:
+            parts.append(format_html("<h3>{}</h3>", label))
+            # Safe: rendered by a template that escapes all text (see _diff_html).
+            parts.append(mark_safe(_diff_html(old, new)))  # noqa: S308
+        return mark_safe("".join(parts))  # noqa: S308
+
+    def save_model(self, request, obj, form, change):
+        services.policy_version_draft_save(
+            version=obj,
+            actor=request.user,
+            changed_purposes=form.cleaned_data.get("changed_purposes"),
+        )
+
+    def save_related(self, request, form, formsets, change):
+        # The service already set the changed purposes (they are part of the audited draft).
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    # Publishing: the changelist action and the button on a draft's page share the service.
+
+    def _publish(self, request, version) -> bool:
+        try:
+            published = services.policy_version_publish(version=version, actor=request.user)
+        except services.ConsentError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return False
+        self.message_user(
+            request,
+            gettext("Version %(number)s is published and in force from now on.")
+            % {"number": published.number},
+            messages.SUCCESS,
+        )
+        return True
+
+    @admin.action(description=_("Publish selected draft"), permissions=["change"])
+    def publish_selected_draft(self, request, queryset):
+        selected = list(queryset[:2])
+        if len(selected) != 1:
+            self.message_user(
+                request, gettext("Select exactly one draft to publish."), messages.ERROR
+            )
+            return None
+        self._publish(request, selected[0])
+        return None
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/publish/",
+                self.admin_site.admin_view(self.publish_view),
+                name="{}_{}_publish".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def publish_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        version = self.get_object(request, unquote(object_id))
+        if version is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        self._publish(request, version)
+        return redirect(
+            reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+                args=[version.pk],
+                current_app=self.admin_site.name,
+            )
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        version = self.get_object(request, unquote(object_id))
+        if version is not None and not version.is_published and self.has_change_permission(request):
+            extra_context["publish_url"] = reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_publish",
+                args=[version.pk],
+                current_app=self.admin_site.name,
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+# --- the ledger and what stands beside it: read-only for everyone -------------------------
+
+
+@admin.register(ConsentEvent)
+class ConsentEventAdmin(ReadOnlyAdmin):
+    list_display = ["occurred_at", "user", "purpose", "action", "channel", "policy_version"]
+    list_filter = ["purpose", "action", "channel", "occurred_at"]
+    search_fields = ["user__phone"]
+    date_hierarchy = "occurred_at"
+    list_select_related = ["user", "purpose", "policy_version"]
+    fields = [
+        "receipt_id",
+        "occurred_at",
+        "user",
+        "purpose",
+        "action",
+        "channel",
+        "policy_version",
+        "text_hash",
+        "actor",
+        "note",
+        "ip_address",
+        "user_agent",
+        "previous_hash",
+        "hash",
+    ]
+    readonly_fields = fields
+
+
+@admin.register(ConsentState)
+class ConsentStateAdmin(ReadOnlyAdmin):
+    list_display = ["user", "purpose", "granted", "changed_at", "policy_version_number"]
+    list_filter = ["purpose", "granted"]
+    search_fields = ["user__phone"]
+    list_select_related = ["user", "purpose"]
+    fields = ["user", "purpose", "granted", "changed_at", "policy_version_number", "last_event"]
+    readonly_fields = fields
+
+
+@admin.register(PolicyAcceptance)
+class PolicyAcceptanceAdmin(ReadOnlyAdmin):
+    list_display = ["accepted_at", "user", "version", "express"]
+    list_filter = ["express", "version"]
+    search_fields = ["user__phone"]
+    date_hierarchy = "accepted_at"
+    list_select_related = ["user", "version"]
+    fields = ["accepted_at", "user", "version", "express", "ip_address", "user_agent", "event"]
+    readonly_fields = fields

@@ -139,9 +139,10 @@ registry.register(
         erase=erase_browsing_records,
         retention=timedelta(days=180),
         retention_note=_(
-            "Recorded only while personalised display is on; kept for 180 days, then "
-            "deleted. You can delete them yourself at any time."
+            "Recorded only while personalised display is on; deleted when you turn it off, "
+            "and after 180 days at most. You can delete them yourself at any time."
         ),
+        collected_under="personalisation",
         expiry_action=ExpiryAction.DELETE,
         timestamp_field="occurred_at",
         purge_expired=purge_browsing_records,

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.services import client_of
+from privacyportal.registry import registry
 from privacyportal.services import audit_record
 
 from .cache import consent_cache
@@ -131,6 +132,10 @@ def consent_set(
         note=note,
         request=request,
     )
+    if not granted:
+        # What was collected only under this consent goes with it (PIPL art. 47).
+        for kind in registry.collected_under(purpose.code):
+            kind.erase(user)
     ConsentState.objects.update_or_create(
         user=user,
         purpose=purpose,

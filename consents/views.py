@@ -18,6 +18,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from privacyportal.registry import registry
+
 from . import selectors, services
 from .forms import ConsentChangeForm
 from .models import Purpose
@@ -31,6 +33,8 @@ class Choice:
     purpose: Purpose
     given: bool
     receipt_id: UUID | None = None
+    # Kinds of data collected only under this purpose, erased when it is turned off.
+    erased_on_withdrawal: tuple[str, ...] = ()
 
 
 def _page_url(purpose: Purpose | None = None) -> str:
@@ -54,7 +58,12 @@ def consent_page(request):
     user = request.user
     receipts = selectors.latest_receipt_ids_for_user(user=user)
     choices = [
-        Choice(purpose, given, receipts.get(purpose.pk))
+        Choice(
+            purpose,
+            given,
+            receipts.get(purpose.pk),
+            tuple(str(kind.label) for kind in registry.collected_under(purpose.code)),
+        )
         for purpose, given in selectors.consent_page_for_user(user=user)
     ]
     return render(

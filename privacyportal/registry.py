@@ -50,6 +50,9 @@ class DataKind:
     timestamp_field: str | None = None
     purge_expired: Callable[..., int] | None = None
     ordering: tuple[str, ...] = field(default=("-pk",))
+    # The additional purpose this data is collected under, if any: withdrawing
+    # that consent erases it (PIPL art. 47), in the withdrawal's transaction.
+    collected_under: str | None = None
 
     def queryset_for_user(self, user) -> models.QuerySet:
         return self.model._default_manager.filter(**{self.user_lookup: user.pk}).order_by(
@@ -92,6 +95,9 @@ class Registry:
 
     def get(self, code: str) -> DataKind:
         return self._kinds[code]
+
+    def collected_under(self, purpose_code: str) -> list[DataKind]:
+        return [kind for kind in self._kinds.values() if kind.collected_under == purpose_code]
 
     def covered_models(self) -> set[type[models.Model]]:
         return {kind.model for kind in self._kinds.values()} | set(self._exemptions)

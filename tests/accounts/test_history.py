@@ -67,7 +67,8 @@ def test_recording_starts_with_the_consent_and_stops_as_soon_as_it_is_withdrawn(
 
     consent_withdraw(user=user, purpose=personalisation())
     assert activity_record(user=user, kind=SEARCH, text="after") is None
-    assert list(BrowsingRecord.objects.values_list("text", flat=True)) == ["during"]
+    # Withdrawal also erased what was recorded under the consent (PIPL art. 47).
+    assert not BrowsingRecord.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -223,3 +224,20 @@ def test_purge_deletes_only_records_older_than_180_days(user):
     fresh = stored(user, "fresh", occurred_at=now - timedelta(days=179))
     assert kind.purge_expired(kind.expires_before(now), batch_size=2) == len(old)
     assert list(BrowsingRecord.objects.values_list("pk", flat=True)) == [fresh.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_withdrawing_personalisation_erases_what_was_collected_under_it():
+    from accounts.models import BrowsingRecord
+    from accounts.services import activity_record
+    from consents.models import Purpose
+    from consents.services import consent_grant, consent_withdraw
+
+    user, other = UserFactory(), UserFactory()
+    personalisation = Purpose.objects.get(code="personalisation")
+    for someone in (user, other):
+        consent_grant(user=someone, purpose=personalisation)
+        activity_record(user=someone, kind="search", text="storage period")
+    consent_withdraw(user=user, purpose=personalisation)
+    assert not BrowsingRecord.objects.filter(user=user).exists()
+    assert BrowsingRecord.objects.filter(user=other).count() == 1

@@ -133,8 +133,9 @@ def test_a_signed_in_users_search_is_recorded_only_while_personalisation_is_on(c
     assert BrowsingRecord.objects.count() == 1
 
     consent_withdraw(user=user, purpose=personalisation())
+    assert not BrowsingRecord.objects.exists()  # erased with the consent
     search(client, "after")
-    assert BrowsingRecord.objects.count() == 1
+    assert not BrowsingRecord.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)

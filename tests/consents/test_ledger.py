@@ -1,5 +1,6 @@
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from consents import services
 from consents.models import Channel, ConsentEvent, ConsentState, LedgerHead, Purpose
@@ -7,6 +8,12 @@ from consents.selectors import version_in_force
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def english():
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -17,13 +17,15 @@ def avatar_path(instance, filename: str) -> str:
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    phone = PhoneNumberField(_("mobile number"), unique=True, region="CN")
+    # Empty only once the account is closed: closing frees the number for a new sign-up.
+    phone = PhoneNumberField(_("mobile number"), unique=True, region="CN", null=True, blank=True)
     phone_verified = models.BooleanField(_("number verified"), default=False)
     nickname = models.CharField(_("nickname"), max_length=40, blank=True)
     avatar = models.ImageField(_("avatar"), upload_to=avatar_path, blank=True)
     is_staff = models.BooleanField(_("staff status"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    closed_at = models.DateTimeField(_("account closed"), null=True, blank=True)
 
     objects = UserManager()
 
@@ -35,7 +37,16 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name_plural = _("users")
 
     def __str__(self) -> str:
+        if self.phone is None:
+            return f"#{self.pk} ({_('closed')})"
         return self.nickname or str(self.phone)
+
+
+class UnrestrictedManager(models.Manager):
+    """Rows kept only because the law requires it are invisible to every ordinary query."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(restricted_at__isnull=True)
 
 
 class SecurityEvent(models.Model):
@@ -65,6 +76,12 @@ class SecurityEvent(models.Model):
     user_agent = models.CharField(_("device"), max_length=300, blank=True)
     # How it happened, e.g. the sign-in method ("code", "password") or the field changed.
     detail = models.CharField(_("detail"), max_length=200, blank=True)
+    # Set when the user's data was erased while the law still requires these logs
+    # (Cybersecurity Law art. 21): kept until the storage period ends, read by nothing else.
+    restricted_at = models.DateTimeField(_("restricted since"), null=True, blank=True)
+
+    objects = UnrestrictedManager()
+    all_objects = models.Manager()  # noqa: DJ012  (a second manager, not a field)
 
     class Meta:
         verbose_name = _("security event")

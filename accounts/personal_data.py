@@ -5,6 +5,7 @@ from datetime import timedelta
 from allauth.account.models import EmailAddress
 from django.contrib.admin.models import LogEntry
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from privacyportal.registry import DataField, DataKind, ExpiryAction, registry
@@ -29,12 +30,15 @@ def erase_profile(user) -> int:
 
 
 def erase_security_events(user) -> int:
-    return SecurityEvent.objects.filter(user=user).delete()[0]
+    """Security logs must be kept for their storage period even after a deletion
+    request: they are restricted (hidden from every ordinary query), then purged."""
+    return SecurityEvent.objects.filter(user=user).update(restricted_at=timezone.now())
 
 
 def purge_security_events(cutoff, batch_size: int = 5000) -> int:
+    # Restricted rows too: the storage period is what keeps them.
     return purge_in_batches(
-        SecurityEvent.objects.filter(occurred_at__lt=cutoff), batch_size=batch_size
+        SecurityEvent.all_objects.filter(occurred_at__lt=cutoff), batch_size=batch_size
     )
 
 
@@ -88,7 +92,10 @@ registry.register(
         erase=erase_security_events,
         # The Cybersecurity Law (art. 21) asks for network logs to be kept at least six months.
         retention=timedelta(days=180),
-        retention_note=_("Kept for 180 days, then deleted."),
+        retention_note=_(
+            "Kept for 180 days, then deleted. If you ask us to delete them sooner, they are "
+            "locked away, used for nothing, until then."
+        ),
         expiry_action=ExpiryAction.DELETE,
         timestamp_field="occurred_at",
         purge_expired=purge_security_events,

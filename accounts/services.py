@@ -6,6 +6,7 @@ import unicodedata
 from allauth.account.adapter import get_adapter
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from .models import BrowsingRecord, SecurityEvent, User
@@ -204,3 +205,29 @@ def browsing_record_delete(*, user, record_id: int) -> bool:
 def browsing_history_clear(*, user) -> int:
     deleted, _ = BrowsingRecord.objects.filter(user=user).delete()
     return deleted
+
+
+@transaction.atomic
+def user_close(*, user: User) -> User:
+    """Close an account after its data was erased: sign-in stops everywhere, the number is free.
+
+    The row stays (without number, profile or password) because the ledger and
+    the request that closed it refer to it. A new password hash also ends every
+    session, since Django checks each session against it.
+    """
+    if user.avatar:
+        name, storage = user.avatar.name, user.avatar.storage
+        transaction.on_commit(lambda: storage.delete(name))
+    user.phone = None
+    user.phone_verified = False
+    user.nickname = ""
+    user.avatar = ""
+    user.is_active = False
+    user.is_staff = False
+    user.is_superuser = False
+    user.closed_at = timezone.now()
+    user.set_unusable_password()
+    user.save()
+    user.groups.clear()
+    user.user_permissions.clear()
+    return user

@@ -67,7 +67,9 @@ def test_erase_removes_the_users_data_only():
     me.refresh_from_db()
     other.refresh_from_db()
     assert me.nickname == "" and other.nickname == "other"
+    # Security logs are restricted, not deleted: the law keeps them for their storage period.
     assert not SecurityEvent.objects.filter(user=me).exists()
+    assert SecurityEvent.all_objects.get(user=me).restricted_at is not None
     assert SecurityEvent.objects.filter(user=other).count() == 1
 
 

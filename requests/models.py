@@ -1,0 +1,279 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class PrivacyRequest(models.Model):
+    """A user's request under policy 4.1-4.2 or a question, worked by staff against a deadline."""
+
+    class Kind(models.TextChoices):
+        ACCESS = "access", _("Copy of my data")
+        CORRECTION = "correction", _("Correct or supplement my data")
+        DELETION = "deletion", _("Delete my data")
+        QUESTION = "question", _("Question or complaint")
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", _("Submitted")
+        IN_PROGRESS = "in_progress", _("In progress")
+        # Deletion only: the data is erased; recorded recipients are being told to delete too.
+        PROPAGATING = "propagating", _("Erased; telling recipients")
+        COMPLETED = "completed", _("Completed")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    OPEN_STATUSES = (Status.SUBMITTED, Status.IN_PROGRESS, Status.PROPAGATING)
+
+    class Ground(models.TextChoices):
+        # Policy 4.2.1-4.2.5.
+        UNLAWFUL = "4.2.1", _("4.2.1 The processing breaks laws or regulations")
+        NO_CONSENT = "4.2.2", _("4.2.2 The data was collected or used without my consent")
+        AGREEMENT_BREACH = "4.2.3", _("4.2.3 The processing seriously breaches our agreement")
+        ACCOUNT_CLOSED = "4.2.4", _("4.2.4 I no longer use the service and closed my account")
+        SERVICE_ENDED = "4.2.5", _("4.2.5 The service is no longer provided")
+
+    class RejectionReason(models.TextChoices):
+        IDENTITY = (
+            "identity",
+            _("We could not confirm that the request comes from the account holder"),
+        )
+        LEGAL_OBLIGATION = "legal_obligation", _("The law requires us to keep this data")
+        NO_GROUND = "no_ground", _("None of the policy's grounds applies")
+        EXCESSIVE = (
+            "excessive",
+            _("The request is manifestly unfounded or repeats one just answered"),
+        )
+        OTHER_RIGHTS = "other_rights", _("Answering would harm the rights of others")
+        OTHER = "other", _("Other reason (explained below)")
+
+    reference = models.UUIDField(_("reference"), default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="privacy_requests",
+        verbose_name=_("user"),
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.SUBMITTED, db_index=True
+    )
+    # What the user asked.
+    details = models.TextField(_("details"), blank=True)
+    ground = models.CharField(_("ground"), max_length=8, choices=Ground.choices, blank=True)
+    whole_account = models.BooleanField(_("whole account"), default=False)
+    scope_kinds = models.JSONField(_("data kinds"), default=list, blank=True)
+    correction_field = models.CharField(_("field to correct"), max_length=64, blank=True)
+    correction_value = models.CharField(_("proposed value"), max_length=200, blank=True)
+    # The clock.
+    created_at = models.DateTimeField(_("filed"), default=timezone.now)
+    verified_at = models.DateTimeField(_("identity verified"), null=True, blank=True)
+    due_on = models.DateField(_("due"), db_index=True)
+    extended_to = models.DateField(_("extended to"), null=True, blank=True)
+    extension_reason = models.TextField(_("reason for the extension"), blank=True)
+    # The answer.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_requests",
+        verbose_name=_("assignee"),
+    )
+    rejection_reason = models.CharField(
+        _("rejection reason"), max_length=24, choices=RejectionReason.choices, blank=True
+    )
+    answer = models.TextField(_("answer to the user"), blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("privacy request")
+        verbose_name_plural = _("privacy requests")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"]),
+            models.Index(fields=["status", "due_on"]),
+        ]
+        permissions = [
+            (
+                "work_privacyrequest",
+                _("Can work privacy requests (assign, start, extend, reject, complete)"),
+            ),
+            ("approve_deletion", _("Can approve deletion requests")),
+            ("apply_correction", _("Can apply correction requests")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="deletion") | ~Q(ground=""), name="deletion_has_ground"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="rejected") | ~Q(rejection_reason=""),
+                name="rejection_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(extended_to__isnull=True) | ~Q(extension_reason=""),
+                name="extension_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    @property
+    def effective_due_on(self):
+        return self.extended_to or self.due_on
+
+
+class RequestEvent(models.Model):
+    """One step on a request's timeline: its audit row, written with the change."""
+
+    class Action(models.TextChoices):
+        SUBMITTED = "submitted", _("Request filed (identity verified)")
+        ASSIGNED = "assigned", _("Assigned")
+        STARTED = "started", _("Work started")
+        EXTENDED = "extended", _("Deadline extended")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn by you")
+        COMPLETED = "completed", _("Completed")
+        CORRECTION_APPLIED = "correction_applied", _("Correction applied")
+        DELETION_APPROVED = "deletion_approved", _("Deletion approved and carried out")
+        DELETION_HELD = "deletion_held", _("Deletion paused by a legal hold")
+        COPY_READY = "copy_ready", _("Copy of your data ready")
+        COPY_FAILED = "copy_failed", _("Building the copy failed")
+
+    request = models.ForeignKey(
+        PrivacyRequest, on_delete=models.CASCADE, related_name="events", verbose_name=_("request")
+    )
+    action = models.CharField(_("action"), max_length=24, choices=Action.choices)
+    from_status = models.CharField(_("from"), max_length=16, blank=True)
+    to_status = models.CharField(_("to"), max_length=16, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    occurred_at = models.DateTimeField(_("time"), default=timezone.now)
+    # Shown to the user on their timeline (a reason, an answer); staff-only detail goes in details.
+    note = models.TextField(_("note"), blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("timeline event")
+        verbose_name_plural = _("timeline events")
+        ordering = ["occurred_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class AccessCopy(models.Model):
+    """The ZIP of everything the registry holds about the user, for an access request."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to start")
+        BUILDING = "building", _("Being prepared")
+        READY = "ready", _("Ready to download")
+        FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("Expired")
+
+    request = models.OneToOneField(
+        PrivacyRequest,
+        on_delete=models.CASCADE,
+        related_name="access_copy",
+        verbose_name=_("request"),
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    file = models.FileField(_("file"), upload_to="access-copies/", blank=True)
+    size = models.PositiveBigIntegerField(_("size (bytes)"), default=0)
+    built_at = models.DateTimeField(_("ready since"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("download until"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("access copy")
+        verbose_name_plural = _("access copies")
+
+    def __str__(self) -> str:
+        return f"{self.request} ({self.get_status_display()})"
+
+
+class LegalHold(models.Model):
+    """Staff stop erasure of a user's data while the law needs it kept (e.g. a court order)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="legal_holds",
+        verbose_name=_("user"),
+    )
+    reason = models.TextField(_("reason"))
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("set by"),
+    )
+    set_at = models.DateTimeField(_("set"), default=timezone.now)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("released by"),
+    )
+    released_at = models.DateTimeField(_("released"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("legal hold")
+        verbose_name_plural = _("legal holds")
+        ordering = ["-set_at"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="legal_hold_has_reason"),
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(released_at__isnull=True),
+                name="one_active_hold_per_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({'released' if self.released_at else 'active'})"
+
+
+class DeletionTombstone(models.Model):
+    """What a deletion erased, kept so the erasure can be replayed after a backup restore.
+
+    It names the user only by id: the number and everything else are gone.
+    """
+
+    user_id = models.BigIntegerField(_("user id"), db_index=True)
+    request = models.ForeignKey(
+        PrivacyRequest,
+        on_delete=models.PROTECT,
+        related_name="tombstones",
+        verbose_name=_("request"),
+    )
+    whole_account = models.BooleanField(_("whole account"))
+    kinds = models.JSONField(_("data kinds erased"), default=list)
+    erased_at = models.DateTimeField(_("erased"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("deletion tombstone")
+        verbose_name_plural = _("deletion tombstones")
+        ordering = ["erased_at"]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} @ {self.erased_at:%Y-%m-%d}"

@@ -1,0 +1,51 @@
+"""What requests keeps about a user, registered with the personal-data registry."""
+
+from django.utils.translation import gettext_lazy as _
+
+from privacyportal.registry import DataField, DataKind, registry
+
+from .models import LegalHold, PrivacyRequest, RequestEvent
+
+
+def keep_as_evidence(user) -> int:
+    """Requests and our answers are the record of how the user's rights were honoured
+    (PIPL art. 50): erasure leaves them, and closing the account leaves them without a number."""
+    return 0
+
+
+registry.register(
+    DataKind(
+        code="privacy_requests",
+        label=_("Your requests"),
+        description=_(
+            "The requests you filed (copies, corrections, deletions, questions) and our answers "
+            "(policy 4.1-4.2)."
+        ),
+        model=PrivacyRequest,
+        user_lookup="user",
+        fields=(
+            DataField("created_at", _("Filed")),
+            DataField("kind", _("Kind"), display=lambda v: str(PrivacyRequest.Kind(v).label)),
+            DataField("status", _("Status"), display=lambda v: str(PrivacyRequest.Status(v).label)),
+            DataField("details", _("Details")),
+            DataField("due_on", _("Due")),
+            DataField("answer", _("Answer")),
+        ),
+        erase=keep_as_evidence,
+        retention_note=_(
+            "Kept as the record of how we answered your rights, also after your account is closed."
+        ),
+        ordering=("-created_at",),
+    )
+)
+
+registry.exempt(
+    RequestEvent,
+    reason="Timeline rows belong to a request (registered as privacy_requests); their user "
+    "reference is the staff member or user who acted.",
+)
+registry.exempt(
+    LegalHold,
+    reason="A legal hold is the staff's record of a legal obligation to keep a user's data; "
+    "it is shown on the request it affects, not part of what the user provided.",
+)

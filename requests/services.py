@@ -1,0 +1,392 @@
+"""Writes to privacy requests: filing, the lifecycle state machine, deletions,
+corrections and legal holds. Every change writes its timeline event in the same
+transaction; the user is told by SMS of every change of status."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from accounts.services import user_close
+from privacyportal.registry import registry
+from privacyportal.services import audit_record
+from privacyportal.sms import queue_sms
+
+from . import corrections, propagation
+from .deadlines import WORKING_DAYS, due_date
+from .models import AccessCopy, DeletionTombstone, LegalHold, PrivacyRequest, RequestEvent
+
+Status = PrivacyRequest.Status
+Kind = PrivacyRequest.Kind
+Action = RequestEvent.Action
+
+# A code entered longer ago than this no longer proves who is filing.
+VERIFICATION_FRESHNESS = timedelta(minutes=10)
+
+TRANSITIONS: dict[str, set[str]] = {
+    Status.SUBMITTED: {Status.IN_PROGRESS, Status.REJECTED, Status.WITHDRAWN},
+    Status.IN_PROGRESS: {Status.COMPLETED, Status.REJECTED, Status.WITHDRAWN, Status.PROPAGATING},
+    Status.PROPAGATING: {Status.COMPLETED},
+}
+CLOSED = {Status.COMPLETED, Status.REJECTED, Status.WITHDRAWN}
+
+COMPLAINT_HINT = _(
+    "If you disagree, you can file a question or complaint through this portal, complain to "
+    "the authority that protects personal information (the Cyberspace Administration), or "
+    "take the matter to court (PIPL art. 50)."
+)
+
+
+class RequestError(Exception):
+    """A refused change, with a message for the person who asked."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+def _locked(privacy_request: PrivacyRequest) -> PrivacyRequest:
+    return PrivacyRequest.objects.select_for_update().get(pk=privacy_request.pk)
+
+
+def _notify(privacy_request: PrivacyRequest, *, phone: str | None = None) -> None:
+    phone = phone or (privacy_request.user.phone.as_e164 if privacy_request.user.phone else None)
+    if not phone:
+        return
+    # Texts go out in the portal's language; the page they point to has both.
+    with translation.override("zh-hans"):
+        body = gettext(
+            "Your privacy request (%(kind)s) is now: %(status)s. Details: Account Settings → "
+            "My requests."
+        ) % {
+            "kind": privacy_request.get_kind_display(),
+            "status": privacy_request.get_status_display(),
+        }
+    queue_sms(to=phone, body=body)
+
+
+def _event(
+    privacy_request, action, *, actor=None, note="", details=None, to_status="", from_status=None
+):
+    return RequestEvent.objects.create(
+        request=privacy_request,
+        action=action,
+        from_status=(privacy_request.status if to_status else "")
+        if from_status is None
+        else from_status,
+        to_status=to_status,
+        actor=actor if actor is not None and actor.pk else None,
+        note=str(note),
+        details=details or {},
+    )
+
+
+def _transition(
+    privacy_request,
+    to_status,
+    action,
+    *,
+    actor=None,
+    note="",
+    details=None,
+    notify=True,
+    phone=None,
+) -> RequestEvent:
+    if to_status not in TRANSITIONS.get(privacy_request.status, set()):
+        raise RequestError(
+            _("This request is %(status)s; it cannot become %(to)s.")
+            % {
+                "status": privacy_request.get_status_display(),
+                "to": Status(to_status).label,
+            }
+        )
+    event = _event(
+        privacy_request, action, actor=actor, note=note, details=details, to_status=to_status
+    )
+    privacy_request.status = to_status
+    if to_status in CLOSED:
+        privacy_request.closed_at = event.occurred_at
+    privacy_request.save()
+    if notify:
+        _notify(privacy_request, phone=phone)
+    return event
+
+
+# --- filing ------------------------------------------------------------------------------
+
+
+def _check_fresh(verified_at: datetime | None) -> None:
+    if verified_at is None or timezone.now() - verified_at > VERIFICATION_FRESHNESS:
+        raise RequestError(_("Please confirm it is you with a new SMS code first."))
+
+
+@transaction.atomic
+def request_file(
+    *,
+    user,
+    kind: str,
+    verified_at: datetime | None = None,
+    details: str = "",
+    ground: str = "",
+    whole_account: bool = False,
+    scope_kinds=(),
+    correction_field: str = "",
+    correction_value: str = "",
+) -> PrivacyRequest:
+    """File a request. Access and deletion need a fresh SMS code (``verified_at``)."""
+    if kind in (Kind.ACCESS, Kind.DELETION):
+        _check_fresh(verified_at)
+    if (
+        kind == Kind.ACCESS
+        and user.privacy_requests.filter(
+            kind=Kind.ACCESS, status__in=PrivacyRequest.OPEN_STATUSES
+        ).exists()
+    ):
+        raise RequestError(_("A copy of your data is already being prepared."))
+    scope = []
+    if kind == Kind.DELETION:
+        if ground not in PrivacyRequest.Ground.values:
+            raise RequestError(_("Choose the ground for the deletion (policy 4.2.1-4.2.5)."))
+        known = {k.code for k in registry.kinds()}
+        scope = [] if whole_account else sorted(set(scope_kinds))
+        if not whole_account and (not scope or not set(scope) <= known):
+            raise RequestError(_("Choose which data to delete, or the whole account."))
+    if kind == Kind.CORRECTION:
+        if correction_field not in corrections.FIELDS:
+            raise RequestError(_("Choose what to correct."))
+        if not correction_value.strip() and not details.strip():
+            raise RequestError(_("Say what the correct value is."))
+    if kind == Kind.QUESTION and not details.strip():
+        raise RequestError(_("Write your question or complaint."))
+    clock_start = verified_at or timezone.now()
+    privacy_request = PrivacyRequest.objects.create(
+        user=user,
+        kind=kind,
+        details=details.strip(),
+        ground=ground if kind == Kind.DELETION else "",
+        whole_account=whole_account if kind == Kind.DELETION else False,
+        scope_kinds=scope,
+        correction_field=correction_field if kind == Kind.CORRECTION else "",
+        correction_value=correction_value.strip() if kind == Kind.CORRECTION else "",
+        verified_at=verified_at,
+        due_on=due_date(clock_start),
+    )
+    _event(
+        privacy_request, Action.SUBMITTED, actor=user, to_status=Status.SUBMITTED, from_status=""
+    )
+    if kind == Kind.ACCESS:
+        # A copy needs no one's decision: the worker builds it at once.
+        copy = AccessCopy.objects.create(request=privacy_request)
+        _transition(privacy_request, Status.IN_PROGRESS, Action.STARTED, notify=False)
+        from .tasks import build_access_copy_task
+
+        transaction.on_commit(lambda: build_access_copy_task.delay(copy.pk))
+    _notify(privacy_request)
+    return privacy_request
+
+
+@transaction.atomic
+def request_withdraw(*, privacy_request: PrivacyRequest, user) -> PrivacyRequest:
+    privacy_request = _locked(privacy_request)
+    if privacy_request.user_id != user.pk:
+        raise RequestError(_("This is not your request."))
+    _transition(privacy_request, Status.WITHDRAWN, Action.WITHDRAWN, actor=user)
+    return privacy_request
+
+
+# --- the staff desk -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def request_assign(*, privacy_request: PrivacyRequest, assignee, actor) -> PrivacyRequest:
+    privacy_request = _locked(privacy_request)
+    if not privacy_request.is_open:
+        raise RequestError(_("Only an open request can be assigned."))
+    privacy_request.assignee = assignee
+    privacy_request.save(update_fields=["assignee"])
+    _event(privacy_request, Action.ASSIGNED, actor=actor, details={"assignee": assignee.pk})
+    return privacy_request
+
+
+@transaction.atomic
+def request_start(*, privacy_request: PrivacyRequest, actor) -> PrivacyRequest:
+    privacy_request = _locked(privacy_request)
+    if privacy_request.assignee_id is None:
+        privacy_request.assignee = actor
+    _transition(privacy_request, Status.IN_PROGRESS, Action.STARTED, actor=actor)
+    return privacy_request
+
+
+@transaction.atomic
+def request_extend(*, privacy_request: PrivacyRequest, actor, reason: str) -> PrivacyRequest:
+    """Push the deadline back once, by up to another 15 working days; the user sees why."""
+    privacy_request = _locked(privacy_request)
+    if not privacy_request.is_open:
+        raise RequestError(_("Only an open request can be extended."))
+    if privacy_request.extended_to:
+        raise RequestError(_("The deadline was already extended once."))
+    if not reason.strip():
+        raise RequestError(_("Give the reason for the extension; the user will see it."))
+    privacy_request.extended_to = due_date(privacy_request.due_on, working_days=WORKING_DAYS)
+    privacy_request.extension_reason = reason.strip()
+    privacy_request.save(update_fields=["extended_to", "extension_reason"])
+    _event(
+        privacy_request,
+        Action.EXTENDED,
+        actor=actor,
+        note=reason.strip(),
+        details={
+            "from": privacy_request.due_on.isoformat(),
+            "to": privacy_request.extended_to.isoformat(),
+        },
+    )
+    _notify(privacy_request)
+    return privacy_request
+
+
+@transaction.atomic
+def request_reject(
+    *, privacy_request: PrivacyRequest, actor, reason: str, text: str = ""
+) -> PrivacyRequest:
+    """Refuse, always with a reason from the list (and words), and how to complain."""
+    privacy_request = _locked(privacy_request)
+    if reason not in PrivacyRequest.RejectionReason.values:
+        raise RequestError(_("Choose the reason for the rejection."))
+    if reason == PrivacyRequest.RejectionReason.OTHER and not text.strip():
+        raise RequestError(_("Explain the reason for the rejection."))
+    privacy_request.rejection_reason = reason
+    privacy_request.answer = text.strip()
+    label = PrivacyRequest.RejectionReason(reason).label
+    note = "\n".join(part for part in (str(label), text.strip(), str(COMPLAINT_HINT)) if part)
+    _transition(privacy_request, Status.REJECTED, Action.REJECTED, actor=actor, note=note)
+    return privacy_request
+
+
+@transaction.atomic
+def request_complete(*, privacy_request: PrivacyRequest, actor, answer: str = "") -> PrivacyRequest:
+    """Close a question or a correction of "other" data with an answer to the user."""
+    privacy_request = _locked(privacy_request)
+    if privacy_request.kind in (Kind.DELETION, Kind.ACCESS):
+        raise RequestError(_("Deletions complete when approved, copies when they are ready."))
+    if not answer.strip():
+        raise RequestError(_("Write the answer the user will see."))
+    privacy_request.answer = answer.strip()
+    _transition(
+        privacy_request, Status.COMPLETED, Action.COMPLETED, actor=actor, note=answer.strip()
+    )
+    return privacy_request
+
+
+@transaction.atomic
+def correction_apply(*, privacy_request: PrivacyRequest, actor) -> PrivacyRequest:
+    privacy_request = _locked(privacy_request)
+    field = corrections.FIELDS.get(privacy_request.correction_field)
+    if privacy_request.kind != Kind.CORRECTION or field is None or field.apply is None:
+        raise RequestError(_("This request has no value the desk can apply; answer it instead."))
+    if privacy_request.status != Status.IN_PROGRESS:
+        raise RequestError(_("Start the request before applying the correction."))
+    user = privacy_request.user
+    old = field.current(user)
+    field.apply(user=user, value=privacy_request.correction_value, actor=actor)
+    _event(
+        privacy_request,
+        Action.CORRECTION_APPLIED,
+        actor=actor,
+        details={"field": field.code, "old": old, "new": privacy_request.correction_value},
+    )
+    _transition(
+        privacy_request,
+        Status.COMPLETED,
+        Action.COMPLETED,
+        actor=actor,
+        note=gettext("%(field)s is now “%(value)s”.")
+        % {"field": field.label, "value": privacy_request.correction_value},
+    )
+    return privacy_request
+
+
+def active_hold(user) -> LegalHold | None:
+    return LegalHold.objects.filter(user=user, released_at__isnull=True).first()
+
+
+def deletion_approve(*, privacy_request: PrivacyRequest, actor) -> PrivacyRequest:
+    """Erase the scope in one transaction (DESIGN §2 step 1), or record why a hold stops it."""
+    hold = active_hold(privacy_request.user)
+    if hold is not None:
+        with transaction.atomic():
+            locked = _locked(privacy_request)
+            _event(locked, Action.DELETION_HELD, actor=actor, note=hold.reason)
+        raise RequestError(
+            _("A legal hold stops erasure for this user: %(reason)s") % {"reason": hold.reason}
+        )
+    return _deletion_execute(privacy_request=privacy_request, actor=actor)
+
+
+@transaction.atomic
+def _deletion_execute(*, privacy_request: PrivacyRequest, actor) -> PrivacyRequest:
+    privacy_request = _locked(privacy_request)
+    if privacy_request.kind != Kind.DELETION:
+        raise RequestError(_("Only a deletion request can be approved for erasure."))
+    if privacy_request.status != Status.IN_PROGRESS:
+        raise RequestError(_("Start the request before approving the deletion."))
+    user = privacy_request.user
+    # Lock the user too: a hold set while this runs must not be missed.
+    type(user).objects.select_for_update().get(pk=user.pk)
+    if active_hold(user) is not None:
+        raise RequestError(_("A legal hold was set meanwhile; nothing was erased."))
+    kinds = (
+        registry.kinds()
+        if privacy_request.whole_account
+        else [registry.get(code) for code in privacy_request.scope_kinds]
+    )
+    erased = {kind.code: kind.erase(user) for kind in kinds}
+    DeletionTombstone.objects.create(
+        user_id=user.pk,
+        request=privacy_request,
+        whole_account=privacy_request.whole_account,
+        kinds=[kind.code for kind in kinds],
+    )
+    phone = user.phone.as_e164 if user.phone else None
+    if privacy_request.whole_account:
+        user_close(user=user)
+    notices = propagation.deletion_notices_create(privacy_request=privacy_request)
+    _transition(
+        privacy_request,
+        Status.PROPAGATING if notices else Status.COMPLETED,
+        Action.DELETION_APPROVED,
+        actor=actor,
+        details={"erased": erased, "notices": notices},
+        phone=phone,
+    )
+    return privacy_request
+
+
+# --- legal holds ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def legal_hold_set(*, user, reason: str, actor) -> LegalHold:
+    if not reason.strip():
+        raise RequestError(_("Give the reason for the legal hold."))
+    type(user).objects.select_for_update().get(pk=user.pk)
+    if active_hold(user) is not None:
+        raise RequestError(_("This user already has an active legal hold."))
+    hold = LegalHold.objects.create(user=user, reason=reason.strip(), set_by=actor)
+    audit_record(actor=actor, action="legal_hold.set", target=hold, user=user.pk)
+    return hold
+
+
+@transaction.atomic
+def legal_hold_release(*, hold: LegalHold, actor) -> LegalHold:
+    hold = LegalHold.objects.select_for_update().get(pk=hold.pk)
+    if hold.released_at is not None:
+        raise RequestError(_("This legal hold was already released."))
+    hold.released_at = timezone.now()
+    hold.released_by = actor
+    hold.save(update_fields=["released_at", "released_by"])
+    audit_record(actor=actor, action="legal_hold.released", target=hold, user=hold.user_id)
+    return hold

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext
@@ -363,6 +364,102 @@ def _deletion_execute(*, privacy_request: PrivacyRequest, actor) -> PrivacyReque
         phone=phone,
     )
     return privacy_request
+
+
+# --- access copies ---------------------------------------------------------------------------
+
+# How long the user can download a ready copy.
+COPY_LIFETIME = timedelta(days=7)
+
+
+def _local(moment: datetime) -> str:
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M} ({settings.TIME_ZONE})"
+
+
+def access_copy_claim(copy_id: int) -> AccessCopy | None:
+    """Take a pending or failed copy for building; None when there is nothing to do.
+
+    Nothing to do: the copy is gone, another worker holds its row right now, it is
+    being built elsewhere, it is already ready or expired, or its request was closed.
+    """
+    with transaction.atomic():
+        copy = (
+            AccessCopy.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("request__user")
+            .filter(pk=copy_id)
+            .first()
+        )
+        if copy is None or copy.status not in (AccessCopy.Status.PENDING, AccessCopy.Status.FAILED):
+            return None
+        if copy.request.status != Status.IN_PROGRESS:
+            return None
+        copy.status = AccessCopy.Status.BUILDING
+        copy.progress = 0
+        copy.error = ""
+        copy.save(update_fields=["status", "progress", "error"])
+    return copy
+
+
+def access_copy_progress(copy_id: int, progress: int) -> None:
+    """One autocommitted UPDATE: the page polling the copy sees it move."""
+    AccessCopy.objects.filter(pk=copy_id, status=AccessCopy.Status.BUILDING).update(
+        progress=progress
+    )
+
+
+def access_copy_mark_ready(*, copy_id: int, file_name: str, size: int, built_at: datetime) -> bool:
+    """Ready, the request completed and the user told, in one transaction.
+
+    False (and nothing changed) when the copy is no longer being built or its request
+    was closed meanwhile (withdrawn while the copy was made): the caller discards the file.
+    """
+    with transaction.atomic():
+        copy = AccessCopy.objects.select_related("request").get(pk=copy_id)
+        privacy_request = _locked(copy.request)
+        copy = AccessCopy.objects.select_for_update().get(pk=copy_id)
+        if copy.status != AccessCopy.Status.BUILDING:
+            return False
+        if privacy_request.status != Status.IN_PROGRESS:
+            copy.status = AccessCopy.Status.FAILED
+            copy.error = "The request was closed before the copy was ready; the copy was discarded."
+            copy.save(update_fields=["status", "error"])
+            return False
+        expires_at = built_at + COPY_LIFETIME
+        copy.status = AccessCopy.Status.READY
+        copy.file.name = file_name
+        copy.size = size
+        copy.progress = 100
+        copy.built_at = built_at
+        copy.expires_at = expires_at
+        copy.error = ""
+        copy.save()
+        # The timeline keeps this text: written in the portal's language, like the SMS.
+        with translation.override(settings.LANGUAGE_CODE):
+            note = gettext(
+                "Your copy is ready. Download it from My requests until %(date)s; after that "
+                "it is deleted and you can ask for a new one."
+            ) % {"date": _local(expires_at)}
+        _transition(
+            privacy_request,
+            Status.COMPLETED,
+            Action.COPY_READY,
+            note=note,
+            details={"copy": copy.pk, "size": size, "expires_at": expires_at.isoformat()},
+        )
+    return True
+
+
+def access_copy_mark_failed(*, copy_id: int, error: str) -> None:
+    """Failed, with a staff-visible timeline event; the error must name no personal data."""
+    with transaction.atomic():
+        copy = AccessCopy.objects.select_related("request").get(pk=copy_id)
+        privacy_request = _locked(copy.request)
+        updated = AccessCopy.objects.filter(pk=copy_id, status=AccessCopy.Status.BUILDING).update(
+            status=AccessCopy.Status.FAILED, error=error
+        )
+        if updated:
+            # Staff-only detail goes in details; the user's timeline shows only the action.
+            _event(privacy_request, Action.COPY_FAILED, details={"copy": copy_id, "error": error})
 
 
 # --- legal holds ------------------------------------------------------------------------------

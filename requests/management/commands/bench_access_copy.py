@@ -1,0 +1,226 @@
+"""Measure building an access copy for a user with 100,000 browsing records.
+
+Run against the real services (``make bench``). The benchmark user (+8617100000000)
+and their records are created once and reused; each run files a fresh access request
+(rows made directly: the SMS check is not what is measured), deletes the previous
+run's requests and ZIP files, and builds the copy in a fresh child process, so the
+figures are the build's alone: wall time, and peak RSS against the same process's
+RSS right after ``django.setup()``. It prints figures; it asserts nothing.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.storage import default_storage
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import BrowsingRecord, SecurityEvent
+from consents.models import Channel, LedgerHead, Purpose
+from consents.selectors import version_in_force
+from consents.services import consent_grant, policy_accept
+from privacyportal.registry import registry
+from requests.deadlines import due_date
+from requests.models import AccessCopy, PrivacyRequest
+
+BENCH_PHONE = "+8617100000000"
+BATCH = 10_000
+GOAL_SECONDS = 10
+GOAL_RSS_MB = 200
+
+# The child only builds: Django set up, the copy built, the figures printed as JSON.
+# Peak RSS is the kernel's high-water mark of the child's own address space (VmHWM):
+# on Linux, ru_maxrss survives fork and exec, so the child's would start at this
+# (parent) process's peak, records creation included.
+CHILD = """
+import json, resource, sys, time
+
+import django
+
+django.setup()
+
+from django.conf import settings
+from django.db import connection
+
+from privacyportal import celery_app
+from requests.access_copy import build_access_copy
+
+
+def peak_kb():
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // 1024 if sys.platform == "darwin" else peak
+
+
+# The completion SMS goes nowhere: to memory, in this process.
+settings.SMS_BACKEND = "privacyportal.sms.backends.locmem.SmsBackend"
+celery_app.conf.task_always_eager = True
+connection.ensure_connection()
+baseline = peak_kb()
+start = time.perf_counter()
+build_access_copy(int(sys.argv[1]))
+seconds = time.perf_counter() - start
+print(json.dumps({"baseline_kb": baseline, "peak_kb": peak_kb(), "seconds": seconds}))
+"""
+
+
+class Command(BaseCommand):
+    help = "Benchmark building an access copy (100,000 browsing records) and print the figures."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--records", type=int, default=100_000)
+
+    def handle(self, *args, records, **options):
+        user = self._bench_user(records)
+        self._clean_previous(user)
+        copy = self._fresh_copy(user)
+        counts = {kind.code: kind.queryset_for_user(user).count() for kind in registry.kinds()}
+        figures = self._build_in_child(copy.pk)
+        copy.refresh_from_db()
+        if copy.status != AccessCopy.Status.READY:
+            raise CommandError(f"The copy was not built: {copy.get_status_display()} {copy.error}")
+
+        browsing = counts["browsing_records"]
+        rows = sum(counts.values())
+        seconds = figures["seconds"]
+        baseline_mb = figures["baseline_kb"] / 1024
+        peak_mb = figures["peak_kb"] / 1024
+        self.stdout.write(
+            f"access copy benchmark: {browsing:,} browsing records, {rows:,} rows in "
+            f"{len(counts)} kinds, built in a fresh process"
+        )
+        lines = [
+            (
+                f"access copy, {browsing:,} records: {seconds:,.2f} s",
+                f"≤ {GOAL_SECONDS} s",
+                seconds <= GOAL_SECONDS,
+            ),
+            (f"peak RSS: {peak_mb:,.1f} MB", f"≤ {GOAL_RSS_MB} MB", peak_mb <= GOAL_RSS_MB),
+            (
+                f"RSS after django.setup(): {baseline_mb:,.1f} MB "
+                f"(the build added {peak_mb - baseline_mb:,.1f} MB)",
+                "",
+                None,
+            ),
+            (f"ZIP size: {copy.size / 1024 / 1024:,.1f} MB ({copy.file.name})", "", None),
+            (f"throughput: {rows / seconds:,.0f} rows/s", "", None),
+        ]
+        for text, goal, met in lines:
+            verdict = "" if met is None else ("  met" if met else "  NOT MET")
+            self.stdout.write(f"  {text}" + (f"  (goal {goal}){verdict}" if goal else ""))
+
+    def _bench_user(self, records: int):
+        User = get_user_model()
+        user = User.objects.filter(phone=BENCH_PHONE).first()
+        if user is None:
+            self.stdout.write("creating the access-copy benchmark user …")
+            user = self._create_user()
+        existing = BrowsingRecord.objects.filter(user=user).count()
+        if existing < records:
+            self.stdout.write(f"creating {records - existing:,} browsing records …")
+            now = timezone.now()
+            for start in range(existing, records, BATCH):
+                BrowsingRecord.objects.bulk_create(
+                    [_record(user, n, now) for n in range(start, min(start + BATCH, records))],
+                    batch_size=BATCH,
+                )
+        return user
+
+    @transaction.atomic
+    def _create_user(self):
+        User = get_user_model()
+        user = User.objects.create_user(phone=BENCH_PHONE, phone_verified=True, nickname="基准")
+        LedgerHead.objects.get_or_create(id=1)
+        version = version_in_force()
+        if version is not None:
+            policy_accept(user=user, version=version, channel=Channel.SIGNUP)
+        for purpose in Purpose.objects.filter(kind=Purpose.Kind.ADDITIONAL, is_active=True):
+            consent_grant(
+                user=user, purpose=purpose, channel=Channel.SELF_SERVICE, separately_confirmed=True
+            )
+        for n, kind in enumerate(SecurityEvent.Kind.values[:5]):
+            SecurityEvent.objects.create(
+                user=user,
+                kind=kind,
+                occurred_at=timezone.now() - timedelta(days=n),
+                ip_address=f"198.51.100.{n + 1}",
+                user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)",
+                detail="code" if kind == SecurityEvent.Kind.SIGNED_IN else "",
+            )
+        PrivacyRequest.objects.create(
+            user=user,
+            kind=PrivacyRequest.Kind.QUESTION,
+            details="你们保存了我的哪些信息？",
+            due_on=due_date(timezone.now()),
+        )
+        return user
+
+    def _clean_previous(self, user) -> None:
+        previous = PrivacyRequest.objects.filter(user=user, kind=PrivacyRequest.Kind.ACCESS)
+        for name in (
+            AccessCopy.objects.filter(request__in=previous)
+            .exclude(file="")
+            .values_list("file", flat=True)
+        ):
+            default_storage.delete(name)
+        previous.delete()
+
+    def _fresh_copy(self, user) -> AccessCopy:
+        now = timezone.now()
+        with transaction.atomic():
+            privacy_request = PrivacyRequest.objects.create(
+                user=user,
+                kind=PrivacyRequest.Kind.ACCESS,
+                status=PrivacyRequest.Status.IN_PROGRESS,
+                verified_at=now,
+                due_on=due_date(now),
+            )
+            return AccessCopy.objects.create(request=privacy_request)
+
+    def _build_in_child(self, copy_id: int) -> dict:
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "privacyportal.settings"}
+        started = time.perf_counter()
+        result = subprocess.run(  # noqa: S603  (our own interpreter and code)
+            [sys.executable, "-c", CHILD, str(copy_id)],
+            cwd=settings.BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise CommandError(f"The build failed:\n{result.stderr[-4000:]}")
+        figures = json.loads(result.stdout.strip().splitlines()[-1])
+        figures["process_seconds"] = time.perf_counter() - started
+        return figures
+
+
+def _record(user, n: int, now) -> BrowsingRecord:
+    if n % 3:
+        return BrowsingRecord(
+            user=user,
+            kind=BrowsingRecord.Kind.SEARCH,
+            text=f"如何修改手机号 {n}" if n % 2 else f"delete my account {n}",
+            occurred_at=now - timedelta(seconds=60 * n),
+        )
+    return BrowsingRecord(
+        user=user,
+        kind=BrowsingRecord.Kind.VIEW,
+        text="隐私政策：您的权利",
+        path=f"/help/topic-{n % 50}/",
+        occurred_at=now - timedelta(seconds=60 * n),
+    )

@@ -48,15 +48,24 @@ class UserAdmin(BaseUserAdmin):
         ),
     )
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            # Roles are groups; only a superuser makes superusers or grants single permissions.
+            fields += ["is_superuser", "user_permissions"]
+        return fields
+
     def get_search_results(self, request, queryset, search_term):
+        filtered = queryset
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        normalised = _normalise_phone_search(search_term)
+        normalised = normalise_phone_search(search_term)
         if normalised and normalised != search_term:
-            queryset |= self.model.objects.filter(phone__contains=normalised)
+            # Within the list's filters: a search must never widen what the filters show.
+            queryset |= filtered.filter(phone__contains=normalised)
         return queryset, may_have_duplicates
 
 
-def _normalise_phone_search(term: str) -> str:
+def normalise_phone_search(term: str) -> str:
     """'138 0013-8000' or '+86 138…' → digits as stored in E.164, so either form finds the user."""
     digits = "".join(ch for ch in term if ch.isdigit())
     if term.strip().startswith("+") or not digits:

@@ -176,6 +176,8 @@ ACCOUNT_RATE_LIMITS = {
     "request_login_code": "1/60s/key,5/h/key,20/h/ip",
     "change_phone": "1/m/user,5/h/user",
     "login_failed": "10/m/ip,5/300s/key",
+    # Codes that confirm a copy or deletion request, keyed by the account's number.
+    "request_verify": "1/60s/key,5/h/key,10/h/ip",
 }
 ALLAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 LOGIN_REDIRECT_URL = "accounts:settings"

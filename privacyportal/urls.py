@@ -21,6 +21,7 @@ urlpatterns = [
     ),
     path("accounts/", include("allauth.urls")),
     path("account/consents/", include("consents.urls")),
+    path("account/requests/", include("requests.urls")),
     path("account/", include("accounts.urls")),
     path("policy/", include("consents.policy_urls")),
     # Public: searching needs no account (policy 2.4.1(1)).

@@ -2,6 +2,7 @@
 verified, on the official calendar (holidays and weekend make-up workdays, from
 the ``holidays`` package), and never more than 30 calendar days."""
 
+import functools
 from datetime import date, datetime, timedelta
 
 import holidays
@@ -11,6 +12,7 @@ WORKING_DAYS = 15
 CALENDAR_DAYS_CAP = 30
 
 
+@functools.lru_cache(maxsize=8)
 def _calendar(year: int):
     return holidays.country_holidays("CN", years=range(year, year + 2))
 

@@ -134,7 +134,7 @@ class RequestEvent(models.Model):
     """One step on a request's timeline: its audit row, written with the change."""
 
     class Action(models.TextChoices):
-        SUBMITTED = "submitted", _("Request filed (identity verified)")
+        SUBMITTED = "submitted", _("Request filed")
         ASSIGNED = "assigned", _("Assigned")
         STARTED = "started", _("Work started")
         EXTENDED = "extended", _("Deadline extended")

@@ -125,22 +125,23 @@ def _check_fresh(verified_at: datetime | None) -> None:
         raise RequestError(_("Please confirm it is you with a new SMS code first."))
 
 
-@transaction.atomic
-def request_file(
+def request_validate(
     *,
     user,
     kind: str,
-    verified_at: datetime | None = None,
     details: str = "",
     ground: str = "",
     whole_account: bool = False,
     scope_kinds=(),
     correction_field: str = "",
     correction_value: str = "",
-) -> PrivacyRequest:
-    """File a request. Access and deletion need a fresh SMS code (``verified_at``)."""
-    if kind in (Kind.ACCESS, Kind.DELETION):
-        _check_fresh(verified_at)
+) -> list[str]:
+    """Everything that makes a filing acceptable except the code; returns the deletion scope.
+
+    The filing page calls it before sending a code, so a refusal costs no SMS.
+    """
+    if kind not in Kind.values:
+        raise RequestError(_("Unknown kind of request."))
     if (
         kind == Kind.ACCESS
         and user.privacy_requests.filter(
@@ -163,6 +164,35 @@ def request_file(
             raise RequestError(_("Say what the correct value is."))
     if kind == Kind.QUESTION and not details.strip():
         raise RequestError(_("Write your question or complaint."))
+    return scope
+
+
+@transaction.atomic
+def request_file(
+    *,
+    user,
+    kind: str,
+    verified_at: datetime | None = None,
+    details: str = "",
+    ground: str = "",
+    whole_account: bool = False,
+    scope_kinds=(),
+    correction_field: str = "",
+    correction_value: str = "",
+) -> PrivacyRequest:
+    """File a request. Access and deletion need a fresh SMS code (``verified_at``)."""
+    if kind in (Kind.ACCESS, Kind.DELETION):
+        _check_fresh(verified_at)
+    scope = request_validate(
+        user=user,
+        kind=kind,
+        details=details,
+        ground=ground,
+        whole_account=whole_account,
+        scope_kinds=scope_kinds,
+        correction_field=correction_field,
+        correction_value=correction_value,
+    )
     clock_start = verified_at or timezone.now()
     privacy_request = PrivacyRequest.objects.create(
         user=user,

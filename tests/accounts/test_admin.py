@@ -44,3 +44,24 @@ def test_security_events_are_read_only_in_admin(staff_client):
     assert change.status_code == 403
     event.refresh_from_db()
     assert event.kind == SecurityEvent.Kind.SIGNED_IN
+
+
+def test_a_phone_search_stays_within_the_list_filters(staff_client):
+    UserFactory(phone="+8613800138000", is_staff=False)
+    response = staff_client.get(
+        reverse("admin:accounts_user_changelist"), {"q": "138 0013 8000", "is_staff__exact": "1"}
+    )
+    assert list(response.context["cl"].result_list) == []
+
+
+def test_only_a_superuser_can_make_superusers_or_grant_single_permissions(client):
+    from django.contrib.auth.models import Permission
+
+    officer = UserFactory(is_staff=True)
+    officer.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_user", "change_user"])
+    )
+    client.force_login(officer)
+    response = client.get(reverse("admin:accounts_user_change", args=[officer.pk]))
+    form = response.context["adminform"].form
+    assert "is_superuser" not in form.fields and "user_permissions" not in form.fields

@@ -1,0 +1,820 @@
+"""The staff desk: privacy requests worked against their deadlines, legal holds, tombstones.
+
+Staff never edit a request's fields: every change goes through ``requests.services``
+(the state machine, the timeline event, the SMS to the user), from a changelist
+action or from the same action's button on the request's page. A refused change
+(``RequestError``) becomes an error message, never a 500; bulk actions report each
+request that failed. Who may do what is the permission matrix of
+``requests/migrations/0002_staff_roles.py``:
+
+- the list and the request pages need ``view_privacyrequest``;
+- assign, start, extend, reject and complete need ``requests.work_privacyrequest``;
+- approving a deletion needs ``requests.approve_deletion``;
+- applying a correction needs ``requests.apply_correction``;
+- setting a legal hold needs ``requests.add_legalhold``, releasing one
+  ``requests.change_legalhold`` (releasing is the only change a hold ever gets).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from functools import lru_cache
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
+from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models.functions import Coalesce
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext, ngettext_lazy
+from django.utils.translation import gettext_lazy as _
+
+from accounts.admin import normalise_phone_search
+from consents.admin import ReadOnlyAdmin
+from privacyportal.registry import registry
+
+from . import corrections, services
+from .deadlines import due_date, working_days_left
+from .models import AccessCopy, DeletionTombstone, LegalHold, PrivacyRequest, RequestEvent
+
+Status = PrivacyRequest.Status
+Kind = PrivacyRequest.Kind
+OPEN = PrivacyRequest.OPEN_STATUSES
+DUE_SOON_WORKING_DAYS = 3
+
+
+@lru_cache(maxsize=4096)
+def _days_left(due: date, today: date) -> int:
+    # A page shows many requests due on the same few days; the calendar walk is the cost.
+    return working_days_left(due, today=today)
+
+
+def _status_label(value: str) -> str:
+    return str(Status(value).label) if value in Status.values else value or "—"
+
+
+def _short(privacy_request: PrivacyRequest) -> str:
+    return str(privacy_request.reference)[:8]
+
+
+# --- list filters ---------------------------------------------------------------------------
+
+
+class DeadlineFilter(admin.SimpleListFilter):
+    """Open requests past or near their effective due date (the extension if any), in SQL."""
+
+    title = _("deadline")
+    parameter_name = "deadline"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("overdue", _("Overdue")),
+            ("soon", _("Due within %(days)d working days") % {"days": DUE_SOON_WORKING_DAYS}),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value not in ("overdue", "soon"):
+            return queryset
+        today = timezone.localdate()
+        queryset = queryset.filter(status__in=OPEN).alias(
+            deadline_on=Coalesce("extended_to", "due_on")
+        )
+        if value == "overdue":
+            return queryset.filter(deadline_on__lt=today)
+        # Everything before the next (N+1)th working day has at most N working days left,
+        # as working_days_left counts them (weekends and holidays in between included).
+        limit = due_date(today, working_days=DUE_SOON_WORKING_DAYS + 1)
+        return queryset.filter(deadline_on__gte=today, deadline_on__lt=limit)
+
+
+class AssigneeFilter(admin.SimpleListFilter):
+    title = _("assignee")
+    parameter_name = "assignee"
+
+    def lookups(self, request, model_admin):
+        assignees = (
+            get_user_model()
+            .objects.filter(assigned_requests__isnull=False)
+            .distinct()
+            .order_by("nickname", "phone")
+        )
+        return [
+            ("me", _("Me")),
+            ("none", _("Unassigned")),
+            *((str(user.pk), str(user)) for user in assignees),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "me":
+            return queryset.filter(assignee=request.user)
+        if value == "none":
+            return queryset.filter(assignee__isnull=True)
+        if value and value.isdigit():
+            return queryset.filter(assignee_id=int(value))
+        return queryset
+
+
+# --- the forms of the intermediate pages ---------------------------------------------------
+
+
+class ExtendForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for the extension"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("The user sees this reason on the request's timeline and is told by SMS."),
+    )
+
+
+class RejectForm(forms.Form):
+    reason = forms.ChoiceField(
+        label=_("Reason"), choices=[("", "---------"), *PrivacyRequest.RejectionReason.choices]
+    )
+    text = forms.CharField(
+        label=_("Explanation"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        help_text=_(
+            "Shown to the user with the reason and where to complain; needed for “Other reason”."
+        ),
+    )
+
+
+class CompleteForm(forms.Form):
+    answer = forms.CharField(
+        label=_("Answer to the user"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("The user sees this answer on the request's timeline."),
+    )
+
+
+# --- the request desk ------------------------------------------------------------------------
+
+
+class RequestEventInline(admin.TabularInline):
+    """The timeline: audit rows, shown and never edited."""
+
+    model = RequestEvent
+    fields = ["occurred_at", "action", "from_label", "to_label", "actor", "note", "details"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+    @admin.display(description=_("from"))
+    def from_label(self, obj):
+        return _status_label(obj.from_status)
+
+    @admin.display(description=_("to"))
+    def to_label(self, obj):
+        return _status_label(obj.to_status)
+
+    def has_view_permission(self, request, obj=None):
+        # The timeline is part of the request: whoever may see the request sees it.
+        return request.user.has_perm("requests.view_privacyrequest")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PrivacyRequest)
+class PrivacyRequestAdmin(admin.ModelAdmin):
+    list_display = [
+        "short_reference",
+        "user_phone",
+        "kind",
+        "status",
+        "created_at",
+        "due",
+        "days_left",
+        "assignee",
+    ]
+    list_display_links = ["short_reference"]
+    list_select_related = ["user", "assignee"]
+    list_filter = ["status", "kind", AssigneeFilter, DeadlineFilter]
+    # Numbers as staff type them ("138 0013-8000", "+86 …") and reference prefixes:
+    # see get_search_results.
+    search_fields = ["user__phone"]
+    search_help_text = _("Mobile number (spaces, dashes and +86 are fine) or reference.")
+    inlines = [RequestEventInline]
+    fieldsets = [
+        (
+            _("Request"),
+            {
+                "fields": [
+                    "reference",
+                    "user",
+                    "kind",
+                    "status",
+                    "details",
+                    "ground",
+                    "deletion_scope",
+                    "correction",
+                    "legal_hold",
+                    "access_copy_status",
+                ]
+            },
+        ),
+        (
+            _("Deadline"),
+            {
+                "fields": [
+                    "created_at",
+                    "verified_at",
+                    "due_on",
+                    "extended_to",
+                    "extension_reason",
+                    "days_left",
+                ]
+            },
+        ),
+        (_("Answer"), {"fields": ["assignee", "rejection_reason", "answer", "closed_at"]}),
+    ]
+    readonly_fields = [
+        "deletion_scope",
+        "correction",
+        "legal_hold",
+        "access_copy_status",
+        "days_left",
+    ]
+    actions = [
+        "assign_to_me",
+        "start_requests",
+        "extend_requests",
+        "reject_requests",
+        "complete_requests",
+        "approve_deletions",
+        "apply_corrections",
+    ]
+
+    # --- the list --------------------------------------------------------------------------
+
+    def get_queryset(self, request):
+        # Annotated before ordering (ModelAdmin.get_queryset orders first): the order uses them.
+        return (
+            self.model._default_manager.get_queryset()
+            .annotate(
+                effective_due=Coalesce("extended_to", "due_on"),
+                open_rank=Case(
+                    When(status__in=OPEN, then=Value(0)),
+                    default=Value(1),
+                    output_field=IntegerField(),
+                ),
+            )
+            .order_by(*self.get_ordering(request))
+        )
+
+    def get_ordering(self, request):
+        # Open requests first, the most urgent on top; closed ones after, by their due date.
+        return ["open_rank", "effective_due", "pk"]
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        condition = Q(user__phone__contains=term)
+        digits = normalise_phone_search(term)
+        if digits:
+            condition |= Q(user__phone__contains=digits)
+        if re.fullmatch(r"[0-9a-fA-F-]{4,36}", term):
+            condition |= Q(reference__startswith=term.lower())
+        return queryset.filter(condition), False
+
+    @admin.display(description=_("reference"), ordering="reference")
+    def short_reference(self, obj):
+        return _short(obj)
+
+    @admin.display(description=_("mobile number"), ordering="user__phone")
+    def user_phone(self, obj):
+        return obj.user.phone or gettext("(account closed)")
+
+    @admin.display(description=_("due"), ordering="effective_due")
+    def due(self, obj):
+        return obj.effective_due_on
+
+    @admin.display(description=_("working days left"), ordering="effective_due")
+    def days_left(self, obj):
+        if obj is None or obj.pk is None or not obj.is_open:
+            return "—"
+        left = _days_left(obj.effective_due_on, timezone.localdate())
+        if left < 0:
+            return format_html('<strong class="overdue">{}</strong>', left)
+        return left
+
+    # --- the request's page ----------------------------------------------------------------
+
+    @admin.display(description=_("to delete"))
+    def deletion_scope(self, obj):
+        if obj.kind != Kind.DELETION:
+            return "—"
+        return "; ".join(_scope_labels(obj))
+
+    @admin.display(description=_("correction"))
+    def correction(self, obj):
+        if obj.kind != Kind.CORRECTION:
+            return "—"
+        field = corrections.FIELDS.get(obj.correction_field)
+        label = field.label if field else obj.correction_field
+        return format_html("{}: “{}”", label, obj.correction_value or "—")
+
+    @admin.display(description=_("legal hold"))
+    def legal_hold(self, obj):
+        if obj.kind != Kind.DELETION:
+            return "—"
+        hold = services.active_hold(obj.user)
+        if hold is None:
+            return gettext("None")
+        return gettext("Active since %(date)s: %(reason)s") % {
+            "date": timezone.localtime(hold.set_at).strftime("%Y-%m-%d"),
+            "reason": hold.reason,
+        }
+
+    @admin.display(description=_("copy of the data"))
+    def access_copy_status(self, obj):
+        if obj.kind != Kind.ACCESS:
+            return "—"
+        try:
+            copy = obj.access_copy
+        except AccessCopy.DoesNotExist:
+            return gettext("Not requested")
+        if copy.status == AccessCopy.Status.BUILDING:
+            return gettext("%(status)s (%(progress)d%%)") % {
+                "status": copy.get_status_display(),
+                "progress": copy.progress,
+            }
+        if copy.status == AccessCopy.Status.FAILED:
+            return gettext("%(status)s: %(error)s") % {
+                "status": copy.get_status_display(),
+                "error": copy.error,
+            }
+        return copy.get_status_display()
+
+    def has_add_permission(self, request):
+        # Users file requests themselves, with their own SMS code.
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Changes go through the actions only, so the page is read-only for everyone.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        obj = self.get_object(request, unquote(object_id))
+        if obj is not None:
+            extra_context["desk_actions"] = self._actions_for(request, obj)
+            extra_context["desk_changelist_url"] = self._url("changelist")
+            extra_context["action_checkbox_name"] = helpers.ACTION_CHECKBOX_NAME
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _actions_for(self, request, obj) -> list[tuple[str, str]]:
+        """The buttons for one request: what the staff member may do and what its status allows."""
+        applies = {
+            "assign_to_me": obj.is_open and obj.assignee_id != request.user.pk,
+            "start_requests": obj.status == Status.SUBMITTED,
+            "extend_requests": obj.is_open and obj.extended_to is None,
+            "reject_requests": obj.status in (Status.SUBMITTED, Status.IN_PROGRESS),
+            "complete_requests": obj.status == Status.IN_PROGRESS
+            and obj.kind in (Kind.QUESTION, Kind.CORRECTION),
+            "approve_deletions": obj.status == Status.IN_PROGRESS and obj.kind == Kind.DELETION,
+            "apply_corrections": obj.status == Status.IN_PROGRESS
+            and obj.kind == Kind.CORRECTION
+            and getattr(corrections.FIELDS.get(obj.correction_field), "apply", None) is not None,
+        }
+        allowed = self.get_actions(request)
+        return [
+            (name, allowed[name][2]) for name in self.actions if name in allowed and applies[name]
+        ]
+
+    def _url(self, view: str, *args) -> str:
+        return reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_{view}",
+            args=args,
+            current_app=self.admin_site.name,
+        )
+
+    # --- permissions of the actions -------------------------------------------------------
+
+    def has_work_permission(self, request):
+        return request.user.has_perm("requests.work_privacyrequest")
+
+    def has_approve_deletion_permission(self, request):
+        return request.user.has_perm("requests.approve_deletion")
+
+    def has_apply_correction_permission(self, request):
+        return request.user.has_perm("requests.apply_correction")
+
+    # --- running a service over the selection --------------------------------------------
+
+    def _run(self, request, queryset, service, success, **kwargs):
+        """Call ``service`` for each selected request; report what worked and each refusal."""
+        done = []
+        for privacy_request in queryset.order_by("pk"):
+            try:
+                service(privacy_request=privacy_request, actor=request.user, **kwargs)
+            except services.RequestError as error:
+                self.message_user(
+                    request,
+                    gettext("%(reference)s: %(message)s")
+                    % {"reference": _short(privacy_request), "message": error.message},
+                    messages.ERROR,
+                )
+            else:
+                done.append(privacy_request)
+        if done:
+            self.message_user(
+                request,
+                success % {"count": len(done), "references": ", ".join(_short(pr) for pr in done)},
+                messages.SUCCESS,
+            )
+        return self._back(request)
+
+    def _back(self, request):
+        """From a request's page, back to that page; from the list, back to the list."""
+        if request.POST.get("_return_to_change"):
+            selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+            if len(selected) == 1 and selected[0].isdigit():
+                return HttpResponseRedirect(self._url("change", selected[0]))
+        return None
+
+    def _page(self, request, queryset, *, action, title, submit, form=None, template=None, **ctx):
+        selected = list(queryset.select_related("user").order_by("pk"))
+        from_change = bool(request.POST.get("_return_to_change")) and len(selected) == 1
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": title,
+            "action": action,
+            "submit_label": submit,
+            "form": form,
+            "requests": selected,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "return_to_change": from_change,
+            "cancel_url": (
+                self._url("change", selected[0].pk) if from_change else self._url("changelist")
+            ),
+            "media": self.media + (form.media if form is not None else forms.Media()),
+            **ctx,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(
+            request, template or "admin/requests/privacyrequest/action_form.html", context
+        )
+
+    def _form_action(self, request, queryset, form_class, *, action, title, submit, run):
+        """An action with an intermediate page: show the form, then run with its data."""
+        if request.POST.get("post"):
+            form = form_class(request.POST)
+            if form.is_valid():
+                return run(form.cleaned_data)
+        else:
+            form = form_class()
+        return self._page(request, queryset, action=action, title=title, submit=submit, form=form)
+
+    # --- the actions ---------------------------------------------------------------------
+
+    @admin.action(description=_("Assign to me"), permissions=["work"])
+    def assign_to_me(self, request, queryset):
+        return self._run(
+            request,
+            queryset,
+            lambda *, privacy_request, actor: services.request_assign(
+                privacy_request=privacy_request, assignee=actor, actor=actor
+            ),
+            ngettext_lazy(
+                "%(count)d request assigned to you: %(references)s.",
+                "%(count)d requests assigned to you: %(references)s.",
+                "count",
+            ),
+        )
+
+    @admin.action(description=_("Start work"), permissions=["work"])
+    def start_requests(self, request, queryset):
+        return self._run(
+            request,
+            queryset,
+            services.request_start,
+            ngettext_lazy(
+                "%(count)d request started: %(references)s.",
+                "%(count)d requests started: %(references)s.",
+                "count",
+            ),
+        )
+
+    @admin.action(description=_("Extend the deadline…"), permissions=["work"])
+    def extend_requests(self, request, queryset):
+        return self._form_action(
+            request,
+            queryset,
+            ExtendForm,
+            action="extend_requests",
+            title=gettext("Extend the deadline"),
+            submit=gettext("Extend"),
+            run=lambda data: self._run(
+                request,
+                queryset,
+                services.request_extend,
+                ngettext_lazy(
+                    "%(count)d deadline extended, the user was told why: %(references)s.",
+                    "%(count)d deadlines extended, the users were told why: %(references)s.",
+                    "count",
+                ),
+                reason=data["reason"],
+            ),
+        )
+
+    @admin.action(description=_("Reject…"), permissions=["work"])
+    def reject_requests(self, request, queryset):
+        return self._form_action(
+            request,
+            queryset,
+            RejectForm,
+            action="reject_requests",
+            title=gettext("Reject"),
+            submit=gettext("Reject"),
+            run=lambda data: self._run(
+                request,
+                queryset,
+                services.request_reject,
+                ngettext_lazy(
+                    "%(count)d request rejected: %(references)s.",
+                    "%(count)d requests rejected: %(references)s.",
+                    "count",
+                ),
+                reason=data["reason"],
+                text=data["text"],
+            ),
+        )
+
+    @admin.action(description=_("Complete with an answer…"), permissions=["work"])
+    def complete_requests(self, request, queryset):
+        return self._form_action(
+            request,
+            queryset,
+            CompleteForm,
+            action="complete_requests",
+            title=gettext("Complete with an answer"),
+            submit=gettext("Complete"),
+            run=lambda data: self._run(
+                request,
+                queryset,
+                services.request_complete,
+                ngettext_lazy(
+                    "%(count)d request completed: %(references)s.",
+                    "%(count)d requests completed: %(references)s.",
+                    "count",
+                ),
+                answer=data["answer"],
+            ),
+        )
+
+    @admin.action(description=_("Approve deletion…"), permissions=["approve_deletion"])
+    def approve_deletions(self, request, queryset):
+        if request.POST.get("post"):
+            return self._run(
+                request,
+                queryset,
+                services.deletion_approve,
+                ngettext_lazy(
+                    "%(count)d deletion carried out: %(references)s.",
+                    "%(count)d deletions carried out: %(references)s.",
+                    "count",
+                ),
+            )
+        rows = [
+            {
+                "request": privacy_request,
+                "scope": _scope_labels(privacy_request),
+                "hold": services.active_hold(privacy_request.user),
+            }
+            for privacy_request in queryset.select_related("user").order_by("pk")
+        ]
+        return self._page(
+            request,
+            queryset,
+            action="approve_deletions",
+            title=gettext("Approve deletion"),
+            submit=gettext("Yes, erase it"),
+            template="admin/requests/privacyrequest/approve_deletion.html",
+            rows=rows,
+        )
+
+    @admin.action(description=_("Apply correction…"), permissions=["apply_correction"])
+    def apply_corrections(self, request, queryset):
+        if request.POST.get("post"):
+            return self._run(
+                request,
+                queryset,
+                services.correction_apply,
+                ngettext_lazy(
+                    "%(count)d correction applied: %(references)s.",
+                    "%(count)d corrections applied: %(references)s.",
+                    "count",
+                ),
+            )
+        rows = []
+        for privacy_request in queryset.select_related("user").order_by("pk"):
+            field = corrections.FIELDS.get(privacy_request.correction_field)
+            applicable = (
+                privacy_request.kind == Kind.CORRECTION
+                and field is not None
+                and field.apply is not None
+            )
+            rows.append(
+                {
+                    "request": privacy_request,
+                    "field": field.label if field else privacy_request.correction_field,
+                    "applicable": applicable,
+                    "current": field.current(privacy_request.user) if applicable else "",
+                    "proposed": privacy_request.correction_value,
+                }
+            )
+        return self._page(
+            request,
+            queryset,
+            action="apply_corrections",
+            title=gettext("Apply correction"),
+            submit=gettext("Apply"),
+            template="admin/requests/privacyrequest/apply_correction.html",
+            rows=rows,
+        )
+
+
+def _scope_labels(privacy_request: PrivacyRequest) -> list[str]:
+    if privacy_request.whole_account:
+        return [
+            gettext(
+                "The whole account: every kind of data the portal keeps, then the account is "
+                "closed (the number is freed and sign-in stops)."
+            )
+        ]
+    known = {kind.code: kind for kind in registry.kinds()}
+    return [
+        str(known[code].label) if code in known else code for code in privacy_request.scope_kinds
+    ]
+
+
+# --- legal holds ------------------------------------------------------------------------------
+
+
+class LegalHoldForm(forms.ModelForm):
+    class Meta:
+        model = LegalHold
+        fields = ["user", "reason"]
+
+    def clean_user(self):
+        user = self.cleaned_data["user"]
+        # The service refuses it too (under a lock); here the officer keeps what they typed.
+        if services.active_hold(user) is not None:
+            raise forms.ValidationError(_("This user already has an active legal hold."))
+        return user
+
+
+class ActiveHoldFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("active", _("Active")), ("released", _("Released"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "active":
+            return queryset.filter(released_at__isnull=True)
+        if self.value() == "released":
+            return queryset.filter(released_at__isnull=False)
+        return queryset
+
+
+@admin.register(LegalHold)
+class LegalHoldAdmin(admin.ModelAdmin):
+    """Holds are set and released through the services (audit rows); never edited or deleted."""
+
+    form = LegalHoldForm
+    list_display = ["user", "reason", "set_by", "set_at", "released_at"]
+    list_select_related = ["user", "set_by"]
+    list_filter = [ActiveHoldFilter]
+    search_fields = ["user__phone"]
+    autocomplete_fields = ["user"]
+    readonly_fields = ["set_by", "set_at", "released_by", "released_at"]
+    actions = ["release_holds"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["user", "reason"]
+        return ["user", "reason", "set_by", "set_at", "released_by", "released_at"]
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        condition = Q(user__phone__contains=term)
+        digits = normalise_phone_search(term)
+        if digits:
+            condition |= Q(user__phone__contains=digits)
+        return queryset.filter(condition), False
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "user" and formfield is not None:
+            # Pick an existing user; adding, editing or deleting users is not done from here.
+            widget = formfield.widget
+            widget.can_add_related = widget.can_change_related = widget.can_delete_related = False
+        return formfield
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_release_permission(self, request):
+        return request.user.has_perm("requests.change_legalhold")
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except services.RequestError as error:
+            # The admin saves in its own atomic block: nothing of the refused hold remains.
+            self.message_user(request, error.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def save_model(self, request, obj, form, change):
+        hold = services.legal_hold_set(user=obj.user, reason=obj.reason, actor=request.user)
+        obj.pk, obj.set_by, obj.set_at, obj.reason = hold.pk, hold.set_by, hold.set_at, hold.reason
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        hold = self.get_object(request, unquote(object_id))
+        if hold is not None and hold.released_at is None and self.has_release_permission(request):
+            extra_context["release_changelist_url"] = reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist",
+                current_app=self.admin_site.name,
+            )
+            extra_context["action_checkbox_name"] = helpers.ACTION_CHECKBOX_NAME
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.action(description=_("Release the selected holds"), permissions=["release"])
+    def release_holds(self, request, queryset):
+        released = []
+        for hold in queryset.select_related("user").order_by("pk"):
+            try:
+                services.legal_hold_release(hold=hold, actor=request.user)
+            except services.RequestError as error:
+                self.message_user(
+                    request,
+                    gettext("%(hold)s: %(message)s") % {"hold": hold, "message": error.message},
+                    messages.ERROR,
+                )
+            else:
+                released.append(hold)
+        if released:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d legal hold released.",
+                    "%(count)d legal holds released.",
+                    len(released),
+                )
+                % {"count": len(released)},
+                messages.SUCCESS,
+            )
+        if request.POST.get("_return_to_change") and len(released) == 1:
+            return HttpResponseRedirect(
+                reverse(
+                    f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+                    args=[released[0].pk],
+                    current_app=self.admin_site.name,
+                )
+            )
+        return None
+
+
+@admin.register(DeletionTombstone)
+class DeletionTombstoneAdmin(ReadOnlyAdmin):
+    """What each deletion erased, by user id only: evidence for replaying it after a restore."""
+
+    list_display = ["erased_at", "user_id", "request", "whole_account", "kinds"]
+    list_filter = ["whole_account"]
+    search_fields = ["=user_id"]
+    list_select_related = ["request"]
+    fields = ["erased_at", "user_id", "request", "whole_account", "kinds"]
+    readonly_fields = fields

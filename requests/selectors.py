@@ -1,0 +1,124 @@
+"""Reads for the requester's pages; each takes the user and returns only what is theirs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from privacyportal.registry import registry
+
+from . import corrections
+from .deadlines import working_days_left
+from .models import AccessCopy, PrivacyRequest, RequestEvent
+from .services import TRANSITIONS
+
+Status = PrivacyRequest.Status
+
+
+def requests_for_user(*, user) -> QuerySet[PrivacyRequest]:
+    return PrivacyRequest.objects.filter(user=user).order_by("-created_at", "-pk")
+
+
+def request_get_for_user(*, user, reference: UUID) -> PrivacyRequest | None:
+    """The user's own request, or None: someone else's looks exactly like a missing one."""
+    if user is None or not user.is_authenticated:
+        return None
+    return PrivacyRequest.objects.filter(user=user, reference=reference).first()
+
+
+def open_access_request_for_user(*, user) -> PrivacyRequest | None:
+    return (
+        requests_for_user(user=user)
+        .filter(kind=PrivacyRequest.Kind.ACCESS, status__in=PrivacyRequest.OPEN_STATUSES)
+        .first()
+    )
+
+
+def request_timeline(*, privacy_request: PrivacyRequest) -> QuerySet[RequestEvent]:
+    return privacy_request.events.order_by("occurred_at", "pk")
+
+
+def days_left(privacy_request: PrivacyRequest, *, today: date | None = None) -> int | None:
+    """Working days to the (possibly extended) deadline while the request is open."""
+    if not privacy_request.is_open:
+        return None
+    return working_days_left(privacy_request.effective_due_on, today=today)
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    request: PrivacyRequest
+    days_left: int | None
+
+    @property
+    def overdue_by(self) -> int:
+        return -self.days_left if self.days_left is not None and self.days_left < 0 else 0
+
+
+def request_rows_for_user(*, user) -> list[RequestRow]:
+    today = timezone.localdate()
+    return [
+        RequestRow(privacy_request, days_left(privacy_request, today=today))
+        for privacy_request in requests_for_user(user=user)
+    ]
+
+
+def can_withdraw(privacy_request: PrivacyRequest) -> bool:
+    # The service's state machine decides; propagating deletions cannot be taken back.
+    return Status.WITHDRAWN in TRANSITIONS.get(privacy_request.status, set())
+
+
+def access_copy_for(privacy_request: PrivacyRequest) -> AccessCopy | None:
+    if privacy_request.kind != PrivacyRequest.Kind.ACCESS:
+        return None
+    return AccessCopy.objects.filter(request=privacy_request).first()
+
+
+def access_copy_state(copy: AccessCopy | None) -> str | None:
+    """The copy's status as the user meets it: a ready copy past its date is expired,
+    even before the job that marks it so has run."""
+    if copy is None:
+        return None
+    if copy.status == AccessCopy.Status.READY and (
+        copy.expires_at is None or copy.expires_at <= timezone.now()
+    ):
+        return AccessCopy.Status.EXPIRED
+    return copy.status
+
+
+def scope_labels(privacy_request: PrivacyRequest) -> list[str]:
+    labels = []
+    for code in privacy_request.scope_kinds:
+        try:
+            labels.append(str(registry.get(code).label))
+        except KeyError:
+            labels.append(code)
+    return labels
+
+
+def correction_field_label(privacy_request: PrivacyRequest) -> str:
+    field = corrections.FIELDS.get(privacy_request.correction_field)
+    return str(field.label) if field is not None else privacy_request.correction_field
+
+
+def filing_summary(*, kind: str, data: dict) -> list[tuple[str, str]]:
+    """What a filing waiting for its code will ask, as label-value pairs to show before
+    the code is entered."""
+    rows: list[tuple[str, str]] = [(_("Request"), str(PrivacyRequest.Kind(kind).label))]
+    if kind == PrivacyRequest.Kind.DELETION:
+        ground = data.get("ground", "")
+        if ground in PrivacyRequest.Ground.values:
+            rows.append((_("Ground"), str(PrivacyRequest.Ground(ground).label)))
+        if data.get("whole_account"):
+            scope = _("The whole account (the account is closed)")
+        else:
+            scope = ", ".join(scope_labels(PrivacyRequest(scope_kinds=data.get("scope_kinds", []))))
+        rows.append((_("What to delete"), str(scope)))
+    if data.get("details"):
+        rows.append((_("Details"), data["details"]))
+    return [(str(label), value) for label, value in rows]

@@ -1,0 +1,264 @@
+"""My requests (policy 4.1-4.2): file, follow, withdraw, download the copy.
+
+Thin views: forms check the input, ``verification`` asks for a fresh SMS code before a
+copy or a deletion, ``services`` file and change requests, ``selectors`` read. Every
+page that names a request looks it up by reference *and* the signed-in user, so someone
+else's request is a plain 404, exactly like one that does not exist
+(``tests/requests/test_cross_user.py`` walks the URLconf to hold every route to that).
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_http_methods
+
+from privacyportal.registry import registry
+
+from . import selectors, services, verification
+from .forms import FILING_FORMS, CodeForm
+from .models import AccessCopy, PrivacyRequest
+
+Kind = PrivacyRequest.Kind
+# A copy hands over everything we hold and a deletion cannot be undone: a browser left
+# signed in is not enough, the account holder confirms with a code sent to the number.
+NEEDS_CODE = {Kind.ACCESS, Kind.DELETION}
+
+
+def _own_request(request, reference: UUID) -> PrivacyRequest:
+    privacy_request = selectors.request_get_for_user(user=request.user, reference=reference)
+    if privacy_request is None:
+        raise Http404
+    return privacy_request
+
+
+def _message_page(request, *, title, message, status, privacy_request=None, kind=None):
+    return render(
+        request,
+        "requests/message.html",
+        {"title": title, "message": message, "privacy_request": privacy_request, "kind": kind},
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def request_list(request):
+    return render(
+        request,
+        "requests/list.html",
+        {"rows": selectors.request_rows_for_user(user=request.user), "kinds": Kind},
+    )
+
+
+def _filing_page(request, kind: str, form, *, status: int = 200):
+    context = {
+        "form": form,
+        "kind": Kind(kind),
+        "needs_code": kind in NEEDS_CODE,
+        "pending": verification.pending(request, kind) if kind in NEEDS_CODE else None,
+        "data_kinds": registry.kinds(),
+    }
+    return render(request, f"requests/new_{kind}.html", context, status=status)
+
+
+def _file(request, kind: str, data: dict, *, verified_at=None, form=None):
+    try:
+        privacy_request = services.request_file(
+            user=request.user, kind=kind, verified_at=verified_at, **data
+        )
+    except services.RequestError as error:
+        if form is not None:
+            form.add_error(None, error.message)
+            return _filing_page(request, kind, form, status=400)
+        return _message_page(
+            request, title=_("Not filed"), message=error.message, status=400, kind=kind
+        )
+    messages.success(
+        request,
+        _("Your request was filed. We will answer by %(due)s at the latest.")
+        % {"due": formats.date_format(privacy_request.effective_due_on, "Y-m-d")},
+    )
+    return redirect("requests:detail", reference=privacy_request.reference)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_new(request, kind: str):
+    form_class = FILING_FORMS.get(kind)
+    if form_class is None:
+        raise Http404
+    if kind == Kind.ACCESS:
+        open_copy = selectors.open_access_request_for_user(user=request.user)
+        if open_copy is not None:
+            messages.info(request, _("A copy of your data is already being prepared."))
+            return redirect("requests:detail", reference=open_copy.reference)
+    if request.method == "GET":
+        return _filing_page(request, kind, form_class())
+    form = form_class(request.POST)
+    if not form.is_valid():
+        return _filing_page(request, kind, form, status=400)
+    if kind not in NEEDS_CODE:
+        return _file(request, kind, form.filing_data(), form=form)
+    try:
+        # Refuse before the code is sent: a refusal should cost no SMS.
+        services.request_validate(user=request.user, kind=kind, **form.filing_data())
+    except services.RequestError as error:
+        form.add_error(None, error.message)
+        return _filing_page(request, kind, form, status=400)
+    try:
+        verification.start(request, kind, payload=form.filing_data())
+    except verification.VerificationError as error:
+        form.add_error(None, error.message)
+        return _filing_page(
+            request, kind, form, status=429 if error.code == "rate_limited" else 400
+        )
+    return redirect("requests:verify", kind=kind)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_verify(request, kind: str):
+    if kind not in NEEDS_CODE:
+        raise Http404
+    pending = verification.pending(request, kind)
+    if pending is None:
+        messages.info(request, verification.VerificationError.MESSAGES["nothing_pending"])
+        return redirect("requests:new", kind=kind)
+    if request.method == "POST" and "resend" in request.POST:
+        try:
+            verification.resend(request, kind)
+        except verification.VerificationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("We sent a new code."))
+        return redirect("requests:verify", kind=kind)
+    form = CodeForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                if verification.check(request, kind, form.cleaned_data["code"]):
+                    return _file(request, kind, pending.payload, verified_at=timezone.now())
+            except verification.VerificationError as error:
+                if error.code != "expired":
+                    messages.error(request, error.message)
+                    return redirect("requests:new", kind=kind)
+                form.add_error(None, error.message)
+            else:
+                pending = verification.pending(request, kind)
+                form.add_error(
+                    "code",
+                    ngettext(
+                        "That code is not right. You can try %(count)d more time.",
+                        "That code is not right. You can try %(count)d more times.",
+                        pending.attempts_left,
+                    )
+                    % {"count": pending.attempts_left},
+                )
+    return render(
+        request,
+        "requests/verify.html",
+        {
+            "form": form,
+            "kind": Kind(kind),
+            "pending": pending,
+            "summary": selectors.filing_summary(kind=kind, data=pending.payload),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def request_detail(request, reference: UUID):
+    privacy_request = _own_request(request, reference)
+    copy = selectors.access_copy_for(privacy_request)
+    copy_state = selectors.access_copy_state(copy)
+    is_deletion = privacy_request.kind == Kind.DELETION
+    context = {
+        "privacy_request": privacy_request,
+        "events": selectors.request_timeline(privacy_request=privacy_request),
+        "row": selectors.RequestRow(privacy_request, selectors.days_left(privacy_request)),
+        "can_withdraw": selectors.can_withdraw(privacy_request),
+        "copy": copy,
+        "copy_state": copy_state,
+        "refresh": copy_state in (AccessCopy.Status.PENDING, AccessCopy.Status.BUILDING),
+        "hold": services.active_hold(request.user)
+        if is_deletion and privacy_request.is_open
+        else None,
+        "scope_labels": selectors.scope_labels(privacy_request),
+        "correction_field_label": selectors.correction_field_label(privacy_request),
+        "complaint_hint": services.COMPLAINT_HINT,
+    }
+    return render(request, "requests/detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_withdraw(request, reference: UUID):
+    """GET asks to confirm (a phone tap is easily a slip); POST withdraws."""
+    privacy_request = _own_request(request, reference)
+    if not selectors.can_withdraw(privacy_request):
+        messages.info(request, _("This request can no longer be withdrawn."))
+        return redirect("requests:detail", reference=privacy_request.reference)
+    if request.method == "GET":
+        return render(request, "requests/withdraw.html", {"privacy_request": privacy_request})
+    try:
+        services.request_withdraw(privacy_request=privacy_request, user=request.user)
+    except services.RequestError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Your request was withdrawn."))
+    return redirect("requests:detail", reference=privacy_request.reference)
+
+
+@login_required
+@require_GET
+def copy_download(request, reference: UUID):
+    privacy_request = _own_request(request, reference)
+    copy = selectors.access_copy_for(privacy_request)
+    if copy is None:
+        raise Http404
+    state = selectors.access_copy_state(copy)
+    if state == AccessCopy.Status.EXPIRED:
+        return _message_page(
+            request,
+            title=_("This download has expired"),
+            message=_(
+                "Copies can be downloaded for 7 days, and this one has been deleted. "
+                "File a new request to get a fresh copy of your data."
+            ),
+            status=410,
+            privacy_request=privacy_request,
+            kind=Kind.ACCESS,
+        )
+    if state != AccessCopy.Status.READY or not copy.file:
+        return _message_page(
+            request,
+            title=_("Not ready yet"),
+            message=_("The copy of your data is not ready to download; its page shows why."),
+            status=409,
+            privacy_request=privacy_request,
+        )
+    try:
+        handle = copy.file.open("rb")
+    except FileNotFoundError as error:
+        raise Http404 from error
+    built = timezone.localtime(copy.built_at or timezone.now()).date()
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=f"privacy-copy-{built:%Y-%m-%d}.zip",
+        content_type="application/zip",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -130,7 +130,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "Asia/Shanghai"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "access-copies-sweep": {"task": "requests.tasks.access_copies_sweep", "schedule": 600.0},
+}
 
 # --- Users and sign-in (django-allauth, phone only) -----------------------
 AUTH_USER_MODEL = "accounts.User"

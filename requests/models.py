@@ -195,6 +195,9 @@ class AccessCopy(models.Model):
         _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
     )
     progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    # When the current build was claimed: a build older than the stale limit
+    # belonged to a worker that died, and may be claimed again.
+    building_since = models.DateTimeField(_("building since"), null=True, blank=True)
     file = models.FileField(_("file"), upload_to="access-copies/", blank=True)
     size = models.PositiveBigIntegerField(_("size (bytes)"), default=0)
     built_at = models.DateTimeField(_("ready since"), null=True, blank=True)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -406,6 +407,34 @@ def _local(moment: datetime) -> str:
     return f"{timezone.localtime(moment):%Y-%m-%d %H:%M} ({settings.TIME_ZONE})"
 
 
+# A build running longer than this belonged to a worker that was killed.
+ACCESS_COPY_STALE_AFTER = timedelta(minutes=30)
+
+
+def _claimable(copy: AccessCopy) -> bool:
+    if copy.status in (AccessCopy.Status.PENDING, AccessCopy.Status.FAILED):
+        return True
+    return (
+        copy.status == AccessCopy.Status.BUILDING
+        and copy.building_since is not None
+        and copy.building_since < timezone.now() - ACCESS_COPY_STALE_AFTER
+    )
+
+
+def access_copies_due() -> list[int]:
+    """Copies that should be building but are not: queued ones whose message was lost,
+    and builds whose worker died. The periodic sweep queues them again."""
+    now = timezone.now()
+    return list(
+        AccessCopy.objects.filter(request__status=Status.IN_PROGRESS)
+        .filter(
+            Q(status=AccessCopy.Status.PENDING, request__created_at__lt=now - timedelta(minutes=5))
+            | Q(status=AccessCopy.Status.BUILDING, building_since__lt=now - ACCESS_COPY_STALE_AFTER)
+        )
+        .values_list("pk", flat=True)
+    )
+
+
 def access_copy_claim(copy_id: int) -> AccessCopy | None:
     """Take a pending or failed copy for building; None when there is nothing to do.
 
@@ -419,14 +448,15 @@ def access_copy_claim(copy_id: int) -> AccessCopy | None:
             .filter(pk=copy_id)
             .first()
         )
-        if copy is None or copy.status not in (AccessCopy.Status.PENDING, AccessCopy.Status.FAILED):
+        if copy is None or not _claimable(copy):
             return None
         if copy.request.status != Status.IN_PROGRESS:
             return None
         copy.status = AccessCopy.Status.BUILDING
+        copy.building_since = timezone.now()
         copy.progress = 0
         copy.error = ""
-        copy.save(update_fields=["status", "progress", "error"])
+        copy.save(update_fields=["status", "building_since", "progress", "error"])
     return copy
 
 

@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from .access_copy import build_access_copy
+from .services import access_copies_due
 
 
 @shared_task(
@@ -17,3 +18,10 @@ def build_access_copy_task(self, copy_id: int) -> None:
     up to three times, and each retry takes the failed copy up again.
     """
     build_access_copy(copy_id)
+
+
+@shared_task
+def access_copies_sweep() -> None:
+    """The database, not the broker, decides what still needs building (DESIGN §2 step 3)."""
+    for copy_id in access_copies_due():
+        build_access_copy_task.delay(copy_id)

@@ -369,3 +369,46 @@ def test_values_are_exported_as_their_owner_reads_them():
     assert access_copy.csv_cell("@sum") == "'@sum" and access_copy.csv_cell("隐私") == "隐私"
     assert access_copy.csv_cell({"a": "隐"}) == '{"a": "隐"}'
     assert access_copy.csv_cell(-1) == "-1"  # only text can be taken for a formula
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_build_whose_worker_died_is_claimed_again_by_the_sweep(settings, tmp_path, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from requests import tasks
+    from requests.models import AccessCopy, PrivacyRequest
+    from requests.services import request_file
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    monkeypatch.setattr(tasks.build_access_copy_task, "delay", lambda copy_id: None)
+    user = UserFactory()
+    privacy_request = request_file(user=user, kind="access", verified_at=timezone.now())
+    copy = privacy_request.access_copy
+    # A worker claimed it 31 minutes ago and was killed.
+    AccessCopy.objects.filter(pk=copy.pk).update(
+        status=AccessCopy.Status.BUILDING, building_since=timezone.now() - timedelta(minutes=31)
+    )
+    monkeypatch.undo()
+    tasks.access_copies_sweep()
+    copy.refresh_from_db()
+    assert copy.status == AccessCopy.Status.READY
+    assert PrivacyRequest.objects.get(pk=privacy_request.pk).status == "completed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_build_in_progress_elsewhere_is_left_alone(settings, tmp_path, monkeypatch):
+    from django.utils import timezone
+
+    from requests import tasks
+    from requests.models import AccessCopy
+    from requests.services import access_copies_due, request_file
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    monkeypatch.setattr(tasks.build_access_copy_task, "delay", lambda copy_id: None)
+    privacy_request = request_file(user=UserFactory(), kind="access", verified_at=timezone.now())
+    AccessCopy.objects.filter(pk=privacy_request.access_copy.pk).update(
+        status=AccessCopy.Status.BUILDING, building_since=timezone.now()
+    )
+    assert access_copies_due() == []

@@ -32,8 +32,17 @@ class PrivacyRequest(models.Model):
         UNLAWFUL = "4.2.1", _("4.2.1 The processing breaks laws or regulations")
         NO_CONSENT = "4.2.2", _("4.2.2 The data was collected or used without my consent")
         AGREEMENT_BREACH = "4.2.3", _("4.2.3 The processing seriously breaches our agreement")
-        ACCOUNT_CLOSED = "4.2.4", _("4.2.4 I no longer use the service and closed my account")
-        SERVICE_ENDED = "4.2.5", _("4.2.5 The service is no longer provided")
+        PURPOSE_DONE = (
+            "4.2.4",
+            _(
+                "4.2.4 The purpose of the processing was achieved, cannot be achieved, or is no "
+                "longer necessary"
+            ),
+        )
+        SERVICE_ENDED = (
+            "4.2.5",
+            _("4.2.5 The service is no longer provided, or the storage period has expired"),
+        )
 
     class RejectionReason(models.TextChoices):
         IDENTITY = (

@@ -4,6 +4,7 @@ The browser is never downloaded: Playwright launches /usr/bin/chromium.
 """
 
 import os
+import re
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -126,3 +127,72 @@ def sms_dir(settings, tmp_path):
     settings.SMS_BACKEND = "privacyportal.sms.backends.filebased.SmsBackend"
     settings.SMS_FILE_PATH = tmp_path / "sms"
     return settings.SMS_FILE_PATH
+
+
+CODE_RE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+
+
+@pytest.fixture
+def sms_code(sms_outbox, wait_until):
+    """``sms_code(phone, after=0)``: the 6-digit code in the newest text to ``phone``.
+
+    Reads the in-memory outbox (tests/conftest.py's autouse locmem backend; not for
+    tests that switch to ``sms_dir``). The live server runs in this process and sends on
+    commit, so the message is there once the page that sent it has loaded; ``after`` is
+    ``len(sms_outbox)`` before that page, so an older code is never picked up.
+    """
+
+    def _sms_code(phone: str, *, after: int = 0) -> str:
+        def newest():
+            for message in reversed(sms_outbox[after:]):
+                match = CODE_RE.search(message.body)
+                if message.to == phone and match:
+                    return match.group(1)
+            return None
+
+        code = wait_until(newest)
+        assert code, f"no new SMS with a code to {phone}: {[m.body for m in sms_outbox]}"
+        return code
+
+    return _sms_code
+
+
+@pytest.fixture
+def staff_roles(transactional_db):
+    """The staff groups of requests/migrations/0002_staff_roles.py, by name.
+
+    Browser tests are transactional: the flush after each one empties auth_group
+    (post_migrate brings permissions back, not groups), so when they are gone the
+    migration's own function re-creates them on the migration's own model state,
+    as tests/requests/test_roles.py does.
+    """
+    import importlib
+
+    from django.contrib.auth.models import Group
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+
+    roles = importlib.import_module("requests.migrations.0002_staff_roles")
+    names = [roles.OFFICER, roles.AGENT, roles.AUDITOR]
+    if Group.objects.filter(name__in=names).count() != len(names):
+        state = MigrationLoader(connection).project_state(("requests", "0002_staff_roles"))
+        with connection.schema_editor() as schema_editor:
+            roles.create_roles(state.apps, schema_editor)
+    return {group.name: group for group in Group.objects.filter(name__in=names)}
+
+
+@pytest.fixture
+def admin_sign_in(live_server):
+    """``admin_sign_in(page, user, password)``: sign in through the staff desk's login form."""
+    from django.urls import reverse
+    from playwright.sync_api import expect
+
+    def _admin_sign_in(page, user, password):
+        page.goto(live_server.url + reverse("admin:login"))
+        page.locator("input[name=username]").fill(user.phone.as_e164)
+        page.locator("input[name=password]").fill(password)
+        page.locator("#login-form [type=submit]").click()
+        expect(page).to_have_url(live_server.url + reverse("admin:index"))
+        return page
+
+    return _admin_sign_in

@@ -190,9 +190,7 @@ def test_whole_account_deletion_closes_the_account_frees_the_number_and_restrict
         user=user, kind=SecurityEvent.Kind.SIGNED_IN, ip_address="10.0.0.1"
     )
     client.force_login(user)
-    privacy_request = deletion(
-        user, whole_account=True, ground=PrivacyRequest.Ground.ACCOUNT_CLOSED
-    )
+    privacy_request = deletion(user, whole_account=True, ground=PrivacyRequest.Ground.PURPOSE_DONE)
     services.request_start(privacy_request=privacy_request, actor=staff)
     services.deletion_approve(privacy_request=privacy_request, actor=staff)
 

@@ -132,6 +132,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE: dict = {
     "access-copies-sweep": {"task": "requests.tasks.access_copies_sweep", "schedule": 600.0},
+    "deletion-notices-sweep": {"task": "requests.tasks.notices_sweep", "schedule": 60.0},
 }
 
 # --- Users and sign-in (django-allauth, phone only) -----------------------
@@ -203,6 +204,26 @@ PRIVACY_CONTROLLER_COUNTRY = os.environ.get("PRIVACY_CONTROLLER_COUNTRY", "CN")
 PRIVACY_CONTROLLER_EMAIL = os.environ.get("PRIVACY_CONTROLLER_EMAIL", "")
 PRIVACY_CONTROLLER_PHONE = os.environ.get("PRIVACY_CONTROLLER_PHONE", "")
 PRIVACY_CONTROLLER_URL = os.environ.get("PRIVACY_CONTROLLER_URL", "")
+
+# --- Deletion notices to recipients --------------------------------------------------
+# The portal's public address: recipients call back to it to confirm a deletion.
+PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+NOTICE_MAX_ATTEMPTS = int(os.environ.get("NOTICE_MAX_ATTEMPTS", "8"))
+NOTICE_BACKOFF_BASE = float(os.environ.get("NOTICE_BACKOFF_BASE", "30"))
+NOTICE_BACKOFF_MAX = float(os.environ.get("NOTICE_BACKOFF_MAX", str(6 * 3600)))
+NOTICE_TIMEOUT = float(os.environ.get("NOTICE_TIMEOUT", "10"))
+# How long an attempt may run before the sweep treats its worker as dead.
+NOTICE_LEASE = float(os.environ.get("NOTICE_LEASE", "120"))
+PRIVACY_OFFICER_EMAILS = env_list("PRIVACY_OFFICER_EMAILS")
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "privacy-portal@localhost")
 
 # --- Avatars ------------------------------------------------------------------
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))

@@ -4,6 +4,8 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
+from requests import api_views as request_api_views
+
 from . import help as help_pages
 from . import views
 
@@ -29,6 +31,11 @@ urlpatterns = [
     path("help/<slug:slug>/", help_pages.help_topic, name="help_topic"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path(
+        "api/notices/<uuid:key>/callback/",
+        request_api_views.notice_callback,
+        name="notice_callback",
+    ),
 ]
 
 handler429 = "privacyportal.views.handler429"

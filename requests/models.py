@@ -155,6 +155,9 @@ class RequestEvent(models.Model):
         DELETION_HELD = "deletion_held", _("Deletion paused by a legal hold")
         COPY_READY = "copy_ready", _("Copy of your data ready")
         COPY_FAILED = "copy_failed", _("Building the copy failed")
+        NOTICE_ACKNOWLEDGED = "notice_acknowledged", _("A recipient confirmed the deletion")
+        NOTICE_SENT_BY_HAND = "notice_sent_by_hand", _("A deletion notice was sent by hand")
+        NOTICE_CLOSED = "notice_closed", _("A deletion notice was closed by staff")
 
     request = models.ForeignKey(
         PrivacyRequest, on_delete=models.CASCADE, related_name="events", verbose_name=_("request")
@@ -289,3 +292,211 @@ class DeletionTombstone(models.Model):
 
     def __str__(self) -> str:
         return f"user {self.user_id} @ {self.erased_at:%Y-%m-%d}"
+
+
+def _endpoint_validator(value: str) -> None:
+    """HTTPS only; plain HTTP is accepted for this machine's own addresses (local recipients)."""
+    from urllib.parse import urlsplit
+
+    from django.core.exceptions import ValidationError
+
+    parts = urlsplit(value)
+    if parts.scheme == "https" or (
+        parts.scheme == "http" and parts.hostname in {"127.0.0.1", "localhost", "::1"}
+    ):
+        return
+    raise ValidationError(_("The endpoint must be an https:// address."), code="not_https")
+
+
+class Recipient(models.Model):
+    """A third party that receives users' data (policy 3.1)."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    contact = models.TextField(_("contact"), help_text=_("Who to reach there, and how."))
+    data_categories = models.ManyToManyField(
+        "consents.DataCategory",
+        related_name="recipients",
+        verbose_name=_("data categories received"),
+    )
+    endpoint = models.URLField(
+        _("deletion notice endpoint"),
+        blank=True,
+        validators=[_endpoint_validator],
+        help_text=_("Where deletion notices are posted. Leave empty: staff send notices by hand."),
+    )
+    # Kept to sign notices and check acknowledgements; shown once when set, never again.
+    secret = models.CharField(max_length=128, blank=True, editable=False)
+    secret_set_at = models.DateTimeField(_("secret set"), null=True, blank=True, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("added"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("recipient")
+        verbose_name_plural = _("recipients")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Disclosure(models.Model):
+    """One sharing of a user's data with a recipient: the ledger the user and staff read."""
+
+    class Basis(models.TextChoices):
+        CONSENT = "consent", _("The user's separate consent")
+        LEGAL_EXCEPTION = "legal_exception", _("A legal exception (policy 3.4)")
+
+    class LegalException(models.TextChoices):
+        LEGAL_OBLIGATION = "3.4.1", _("3.4.1 Our obligations under laws and regulations")
+        NATIONAL_SECURITY = "3.4.2", _("3.4.2 National security and national defence")
+        PUBLIC_INTEREST = "3.4.3", _("3.4.3 Public safety, public health, major public interests")
+        LAW_ENFORCEMENT = "3.4.4", _("3.4.4 Judicial or administrative law enforcement")
+        VITAL_INTERESTS = (
+            "3.4.5",
+            _("3.4.5 Protecting life or property when consent is hard to get"),
+        )
+        MADE_PUBLIC = "3.4.6", _("3.4.6 Information the user made public")
+        LAWFULLY_PUBLIC = "3.4.7", _("3.4.7 Information from lawfully published sources")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="disclosures",
+        verbose_name=_("user"),
+    )
+    recipient = models.ForeignKey(
+        Recipient, on_delete=models.PROTECT, related_name="disclosures", verbose_name=_("recipient")
+    )
+    categories = models.ManyToManyField(
+        "consents.DataCategory", related_name="disclosures", verbose_name=_("data categories")
+    )
+    subject_identifier = models.CharField(
+        _("identifier at the recipient"),
+        max_length=200,
+        help_text=_("What the recipient knows the user by (their customer id, an order number…)."),
+    )
+    disclosed_at = models.DateTimeField(_("shared"), default=timezone.now, db_index=True)
+    basis = models.CharField(_("basis"), max_length=24, choices=Basis.choices)
+    consent_event = models.ForeignKey(
+        "consents.ConsentEvent",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("consent in the ledger"),
+    )
+    legal_exception = models.CharField(
+        _("legal exception"), max_length=8, choices=LegalException.choices, blank=True
+    )
+    legal_note = models.TextField(_("note on the legal exception"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    recorded_at = models.DateTimeField(_("recorded"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("disclosure")
+        verbose_name_plural = _("disclosures")
+        ordering = ["-disclosed_at", "-pk"]
+        indexes = [models.Index(fields=["user", "recipient"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(basis="consent", consent_event__isnull=False, legal_exception="")
+                    | (
+                        Q(basis="legal_exception", consent_event__isnull=True)
+                        & ~Q(legal_exception="")
+                    )
+                ),
+                name="disclosure_basis_is_complete",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} @ {self.disclosed_at:%Y-%m-%d}"
+
+
+class DeletionNotice(models.Model):
+    """The message that tells one recipient to delete what it received (DESIGN §2 steps 1-5).
+
+    The row, not the broker, is the source of truth: ``next_attempt_at`` says when a
+    worker should (re)try, and the sweep queues every notice that is due.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        DELIVERED = "delivered", _("Delivered; waiting for the recipient's confirmation")
+        ACKNOWLEDGED = "acknowledged", _("Confirmed deleted by the recipient")
+        FAILED = "failed", _("Failed; staff will retry")
+        MANUAL = "manual", _("To be sent by staff (no endpoint)")
+        MANUAL_SENT = "manual_sent", _("Sent by staff")
+        CLOSED = "closed", _("Closed by staff")
+
+    DONE = (Status.ACKNOWLEDGED, Status.MANUAL_SENT, Status.CLOSED)
+
+    request = models.ForeignKey(
+        PrivacyRequest, on_delete=models.PROTECT, related_name="notices", verbose_name=_("request")
+    )
+    recipient = models.ForeignKey(
+        Recipient, on_delete=models.PROTECT, related_name="notices", verbose_name=_("recipient")
+    )
+    idempotency_key = models.UUIDField(_("idempotency key"), default=uuid.uuid4, unique=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, db_index=True)
+    categories = models.JSONField(_("data categories"), default=list)
+    subject_identifiers = models.JSONField(_("identifiers at the recipient"), default=list)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True, db_index=True)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    staff_note = models.TextField(_("staff note"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("deletion notice")
+        verbose_name_plural = _("deletion notices")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "recipient"], name="one_notice_per_recipient"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["manual_sent", "closed"]) | ~Q(staff_note=""),
+                name="staff_closed_notice_has_note",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} ({self.get_status_display()})"
+
+    @property
+    def is_done(self) -> bool:
+        return self.status in self.DONE
+
+
+class NoticeAttempt(models.Model):
+    """One delivery attempt: what the recipient answered, for staff."""
+
+    notice = models.ForeignKey(
+        DeletionNotice,
+        on_delete=models.CASCADE,
+        related_name="attempt_log",
+        verbose_name=_("notice"),
+    )
+    started_at = models.DateTimeField(_("time"), default=timezone.now)
+    status_code = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
+
+    class Meta:
+        verbose_name = _("delivery attempt")
+        verbose_name_plural = _("delivery attempts")
+        ordering = ["started_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.notice_id} @ {self.started_at:%H:%M:%S} → {self.status_code or self.error}"

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from privacyportal.registry import DataField, DataKind, registry
 
-from .models import LegalHold, PrivacyRequest, RequestEvent
+from .models import Disclosure, LegalHold, PrivacyRequest, RequestEvent
 
 
 def keep_as_evidence(user) -> int:
@@ -36,6 +36,30 @@ registry.register(
             "Kept as the record of how we answered your rights, also after your account is closed."
         ),
         ordering=("-created_at",),
+    )
+)
+
+registry.register(
+    DataKind(
+        code="disclosures",
+        label=_("Who received your data"),
+        description=_(
+            "Each time we shared your data with a third party: who, which kinds, when, and on "
+            "what basis (your separate consent, or a legal exception of policy 3.4)."
+        ),
+        model=Disclosure,
+        user_lookup="user",
+        fields=(
+            DataField("disclosed_at", _("Shared")),
+            DataField("recipient__name", _("Recipient")),
+            DataField("subject_identifier", _("Identifier at the recipient")),
+            DataField("basis", _("Basis"), display=lambda v: str(Disclosure.Basis(v).label)),
+            DataField("legal_exception", _("Legal exception")),
+        ),
+        # Kept: a deletion has to tell every recipient, and the record of sharing is evidence.
+        erase=keep_as_evidence,
+        retention_note=_("Kept as the record of who received your data, also after deletion."),
+        ordering=("-disclosed_at", "-pk"),
     )
 )
 

@@ -375,6 +375,8 @@ def _deletion_execute(*, privacy_request: PrivacyRequest, actor) -> PrivacyReque
         if privacy_request.whole_account
         else [registry.get(code) for code in privacy_request.scope_kinds]
     )
+    # Notices first: they copy what each recipient knows the user by before erasure.
+    notices = propagation.deletion_notices_create(privacy_request=privacy_request)
     erased = {kind.code: kind.erase(user) for kind in kinds}
     DeletionTombstone.objects.create(
         user_id=user.pk,
@@ -385,7 +387,6 @@ def _deletion_execute(*, privacy_request: PrivacyRequest, actor) -> PrivacyReque
     phone = user.phone.as_e164 if user.phone else None
     if privacy_request.whole_account:
         user_close(user=user)
-    notices = propagation.deletion_notices_create(privacy_request=privacy_request)
     _transition(
         privacy_request,
         Status.PROPAGATING if notices else Status.COMPLETED,

@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from .access_copy import build_access_copy
+from .propagation import notice_deliver, notices_due
 from .services import access_copies_due
 
 
@@ -25,3 +26,16 @@ def access_copies_sweep() -> None:
     """The database, not the broker, decides what still needs building (DESIGN §2 step 3)."""
     for copy_id in access_copies_due():
         build_access_copy_task.delay(copy_id)
+
+
+@shared_task(acks_late=True)
+def deliver_notice_task(notice_id: int) -> None:
+    """Thin: the notice row says whether it is due; a duplicate message finds nothing to do."""
+    notice_deliver(notice_id)
+
+
+@shared_task
+def notices_sweep() -> None:
+    """Queue every notice that is due, whatever happened to its earlier message."""
+    for notice_id in notices_due():
+        deliver_notice_task.delay(notice_id)

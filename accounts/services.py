@@ -215,6 +215,8 @@ def user_close(*, user: User) -> User:
     the request that closed it refer to it. A new password hash also ends every
     session, since Django checks each session against it.
     """
+    if user.closed_at is not None and user.phone is None and not user.is_active:
+        return user  # already closed (a replayed deletion)
     if user.avatar:
         name, storage = user.avatar.name, user.avatar.storage
         transaction.on_commit(lambda: storage.delete(name))

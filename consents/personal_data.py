@@ -1,6 +1,7 @@
 """What consents keeps about a user, registered with the personal-data registry."""
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from privacyportal.models import AuditEntry
@@ -27,13 +28,20 @@ def erase_consent_history_client_details(user) -> int:
     The chain covers only a salted digest of IP address and device, so removing
     them and the salt leaves the chain verifiable and the digest unlinkable.
     """
-    return ConsentEvent.objects.filter(user=user).update(
-        ip_address=None, user_agent="", client_salt=""
+    # Only rows that still hold details: erasing twice changes nothing (replay_deletions).
+    return (
+        ConsentEvent.objects.filter(user=user)
+        .filter(Q(ip_address__isnull=False) | ~Q(user_agent="") | ~Q(client_salt=""))
+        .update(ip_address=None, user_agent="", client_salt="")
     )
 
 
 def erase_acceptance_client_details(user) -> int:
-    return PolicyAcceptance.objects.filter(user=user).update(ip_address=None, user_agent="")
+    return (
+        PolicyAcceptance.objects.filter(user=user)
+        .filter(Q(ip_address__isnull=False) | ~Q(user_agent=""))
+        .update(ip_address=None, user_agent="")
+    )
 
 
 registry.register(

@@ -225,6 +225,10 @@ EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "privacy-portal@localhost")
 
+# Deletion tombstones are also journaled here, outside the database's backups, so a
+# restore from an older backup can be cleaned again (manage.py replay_deletions).
+TOMBSTONE_JOURNAL = Path(os.environ.get("TOMBSTONE_JOURNAL", VAR_DIR / "tombstones.jsonl"))
+
 # --- Avatars ------------------------------------------------------------------
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"

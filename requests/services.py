@@ -18,7 +18,7 @@ from privacyportal.registry import registry
 from privacyportal.services import audit_record
 from privacyportal.sms import queue_sms
 
-from . import corrections, propagation
+from . import corrections, propagation, tombstones
 from .deadlines import WORKING_DAYS, due_date
 from .models import AccessCopy, DeletionTombstone, LegalHold, PrivacyRequest, RequestEvent
 
@@ -378,12 +378,13 @@ def _deletion_execute(*, privacy_request: PrivacyRequest, actor) -> PrivacyReque
     # Notices first: they copy what each recipient knows the user by before erasure.
     notices = propagation.deletion_notices_create(privacy_request=privacy_request)
     erased = {kind.code: kind.erase(user) for kind in kinds}
-    DeletionTombstone.objects.create(
+    tombstone = DeletionTombstone.objects.create(
         user_id=user.pk,
         request=privacy_request,
         whole_account=privacy_request.whole_account,
         kinds=[kind.code for kind in kinds],
     )
+    transaction.on_commit(lambda: tombstones.journal_append(tombstone))
     phone = user.phone.as_e164 if user.phone else None
     if privacy_request.whole_account:
         user_close(user=user)

@@ -8,7 +8,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(autouse=True)
-def _isolated_services(settings, request):
+def _isolated_services(settings, request, tmp_path_factory):
     """Each test starts with an empty cache (rate limits), an empty SMS outbox and eager tasks."""
     from django.core.cache import cache
 
@@ -19,6 +19,7 @@ def _isolated_services(settings, request):
     consent_cache.reset_local()
     sms.outbox.clear()
     settings.SMS_BACKEND = "privacyportal.sms.backends.locmem.SmsBackend"
+    settings.TOMBSTONE_JOURNAL = tmp_path_factory.mktemp("journal") / "tombstones.jsonl"
     eager = request.node.get_closest_marker("celery_worker") is None
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = eager

@@ -13,6 +13,17 @@ request that failed. Who may do what is the permission matrix of
 - applying a correction needs ``requests.apply_correction``;
 - setting a legal hold needs ``requests.add_legalhold``, releasing one
   ``requests.change_legalhold`` (releasing is the only change a hold ever gets).
+
+Recipients, disclosures and deletion notices (``0008_roles_for_recipients``) go through
+``requests.propagation`` the same way, a ``PropagationError`` shown as an error:
+
+- recipients are added and changed, and their signing secret set, with
+  ``requests.add_recipient`` / ``requests.change_recipient`` (officers); the secret is
+  shown once, in the response that sets it, and never again;
+- recording a disclosure needs ``requests.add_disclosure``; a recorded disclosure is
+  never edited or deleted (it is the ledger the user reads);
+- retrying, marking as sent by hand and closing a notice need
+  ``requests.change_deletionnotice``; notices and their attempts are otherwise read-only.
 """
 
 from __future__ import annotations
@@ -26,23 +37,36 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.db.models.functions import Coalesce
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import normalise_phone_search
 from consents.admin import ReadOnlyAdmin
+from consents.models import DataCategory
 from privacyportal.registry import registry
 
-from . import corrections, services
+from . import corrections, propagation, services
 from .deadlines import due_date, working_days_left
-from .models import AccessCopy, DeletionTombstone, LegalHold, PrivacyRequest, RequestEvent
+from .models import (
+    AccessCopy,
+    DeletionNotice,
+    DeletionTombstone,
+    Disclosure,
+    LegalHold,
+    NoticeAttempt,
+    PrivacyRequest,
+    Recipient,
+    RequestEvent,
+)
 
 Status = PrivacyRequest.Status
 Kind = PrivacyRequest.Kind
@@ -183,6 +207,41 @@ class RequestEventInline(admin.TabularInline):
     def has_view_permission(self, request, obj=None):
         # The timeline is part of the request: whoever may see the request sees it.
         return request.user.has_perm("requests.view_privacyrequest")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class DeletionNoticeInline(admin.TabularInline):
+    """A deletion's notices on its page, read-only; each links to the notice's own page."""
+
+    model = DeletionNotice
+    fields = [
+        "recipient",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "delivered_at",
+        "acknowledged_at",
+        "staff_note",
+    ]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("recipient")
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("requests.view_deletionnotice")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -365,6 +424,11 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
                 "error": copy.error,
             }
         return copy.get_status_display()
+
+    def get_inlines(self, request, obj):
+        if obj is not None and obj.kind == Kind.DELETION:
+            return [DeletionNoticeInline, *self.inlines]
+        return self.inlines
 
     def has_add_permission(self, request):
         # Users file requests themselves, with their own SMS code.
@@ -818,3 +882,724 @@ class DeletionTombstoneAdmin(ReadOnlyAdmin):
     list_select_related = ["request"]
     fields = ["erased_at", "user_id", "request", "whole_account", "kinds"]
     readonly_fields = fields
+
+
+# --- recipients ------------------------------------------------------------------------------
+
+OPEN_NOTICE_STATUSES = [
+    status for status in DeletionNotice.Status.values if status not in DeletionNotice.DONE
+]
+
+
+def _https_by_default(db_field, **kwargs):
+    if db_field.name == "endpoint":
+        kwargs["assume_scheme"] = "https"
+    return db_field.formfield(**kwargs)
+
+
+class RecipientForm(forms.ModelForm):
+    class Meta:
+        model = Recipient
+        fields = ["name", "contact", "data_categories", "endpoint", "is_active"]
+        # The admin passes its own callback (RecipientAdmin.formfield_for_dbfield does the same).
+        formfield_callback = _https_by_default
+        help_texts = {
+            "contact": _(
+                "Who to reach there, and how. Users see it on “Who received my data” "
+                "(policy 3.1: the recipient's name and contact details)."
+            ),
+            "is_active": _(
+                "Untick when we stop sharing with this recipient: it can no longer be chosen for "
+                "a new disclosure, and it is still told to delete what it received."
+            ),
+        }
+
+
+@admin.register(Recipient)
+class RecipientAdmin(admin.ModelAdmin):
+    """The register of recipients (policy 3.1). Officers manage it; everyone on the desk sees it.
+
+    The signing secret never appears here: "Set a new secret" makes one through
+    ``propagation.recipient_secret_set`` and shows it in that response only.
+    """
+
+    form = RecipientForm
+    list_display = [
+        "name",
+        "is_active",
+        "delivery",
+        "categories",
+        "secret_state",
+        "open_notices",
+        "failed_notices",
+    ]
+    list_filter = ["is_active"]
+    search_fields = ["name"]
+    filter_horizontal = ["data_categories"]
+    readonly_fields = ["secret_state", "records", "created_at"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("data_categories")
+            .annotate(
+                open_count=Count("notices", filter=Q(notices__status__in=OPEN_NOTICE_STATUSES)),
+                failed_count=Count(
+                    "notices", filter=Q(notices__status=DeletionNotice.Status.FAILED)
+                ),
+            )
+        )
+
+    def get_fieldsets(self, request, obj=None):
+        main = (None, {"fields": ["name", "contact", "data_categories", "endpoint", "is_active"]})
+        if obj is None:
+            return [main]
+        return [
+            main,
+            (_("Signing secret"), {"fields": ["secret_state"]}),
+            (_("Records"), {"fields": ["records", "created_at"]}),
+        ]
+
+    def get_actions(self, request):
+        # Recipients that received data cannot go (PROTECT): deactivate them instead.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "endpoint":
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @admin.display(description=_("deletion notices"))
+    def delivery(self, obj):
+        return obj.endpoint or gettext("manual (sent by staff)")
+
+    @admin.display(description=_("data categories received"))
+    def categories(self, obj):
+        return ", ".join(category.name for category in obj.data_categories.all()) or "—"
+
+    @admin.display(description=_("signing secret"), ordering="secret_set_at")
+    def secret_state(self, obj):
+        if obj is None or obj.secret_set_at is None:
+            if obj is not None and obj.endpoint:
+                return format_html(
+                    '<strong class="desk-warning">{}</strong>',
+                    gettext("Not set: notices to this endpoint cannot be signed."),
+                )
+            return gettext("Not set")
+        return gettext("Set on %(date)s") % {
+            "date": timezone.localtime(obj.secret_set_at).strftime("%Y-%m-%d %H:%M")
+        }
+
+    @admin.display(description=_("open notices"), ordering="open_count")
+    def open_notices(self, obj):
+        return obj.open_count
+
+    @admin.display(description=_("failed notices"), ordering="failed_count")
+    def failed_notices(self, obj):
+        if obj.failed_count:
+            return format_html('<strong class="desk-warning">{}</strong>', obj.failed_count)
+        return 0
+
+    @admin.display(description=_("records"))
+    def records(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        disclosures = obj.disclosures.count()
+        notices = obj.notices.count()
+        text = "; ".join(
+            [
+                ngettext("%(count)d disclosure", "%(count)d disclosures", disclosures)
+                % {"count": disclosures},
+                ngettext("%(count)d deletion notice", "%(count)d deletion notices", notices)
+                % {"count": notices},
+            ]
+        )
+        if disclosures or notices:
+            text += ". " + gettext(
+                "A recipient with records cannot be deleted: untick “active” instead."
+            )
+        return text
+
+    @staticmethod
+    def _has_records(obj) -> bool:
+        return obj.disclosures.exists() or obj.notices.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and self._has_records(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is not None and self._has_records(obj):
+            self.message_user(
+                request,
+                gettext(
+                    "“%(name)s” cannot be deleted: its disclosures and deletion notices are the "
+                    "record of who received users' data. Untick “active” instead."
+                )
+                % {"name": obj.name},
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(self._url("change", obj.pk))
+        return super().delete_view(request, object_id, extra_context)
+
+    def _url(self, view: str, *args) -> str:
+        return reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_{view}",
+            args=args,
+            current_app=self.admin_site.name,
+        )
+
+    # --- the signing secret ----------------------------------------------------------------
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/secret/",
+                self.admin_site.admin_view(self.secret_view),
+                name=f"{self.opts.app_label}_{self.opts.model_name}_secret",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        obj = self.get_object(request, unquote(object_id))
+        if obj is not None and self.has_change_permission(request, obj):
+            extra_context["secret_url"] = self._url("secret", obj.pk)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def secret_view(self, request, object_id):
+        """GET asks to confirm (the old secret stops working); POST sets and shows the new one.
+
+        The secret is rendered straight into the POST's response, never into a message
+        (messages travel in the session or a cookie), and the response is not cached.
+        """
+        if request.method not in ("GET", "POST"):
+            return HttpResponseNotAllowed(["GET", "POST"])
+        recipient = self.get_object(request, unquote(object_id))
+        if recipient is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, recipient):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": recipient,
+            "title": gettext("Set a new signing secret"),
+            "change_url": self._url("change", recipient.pk),
+        }
+        template = "admin/requests/recipient/secret_confirm.html"
+        if request.method == "POST":
+            context["secret"] = propagation.recipient_secret_set(
+                recipient=recipient, actor=request.user
+            )
+            self.log_change(request, recipient, gettext("Set a new signing secret."))
+            template = "admin/requests/recipient/secret_set.html"
+        request.current_app = self.admin_site.name
+        response = TemplateResponse(request, template, context)
+        add_never_cache_headers(response)
+        return response
+
+
+# --- disclosures -----------------------------------------------------------------------------
+
+
+class DisclosureForm(forms.ModelForm):
+    """Recording a sharing: the form checks what it can show next to a field, then
+    ``propagation.disclosure_record`` decides (consent, legal exception) and writes.
+
+    The service runs as the last step of validation, so a refusal is a form error and
+    the staff member keeps what they typed; ``recorded`` is the disclosure it wrote.
+    """
+
+    actor = None  # set for each request by DisclosureAdmin.get_form
+
+    class Meta:
+        model = Disclosure
+        fields = [
+            "user",
+            "recipient",
+            "categories",
+            "subject_identifier",
+            "basis",
+            "legal_exception",
+            "legal_note",
+            "disclosed_at",
+        ]
+        widgets = {"basis": forms.RadioSelect, "legal_note": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {
+            "categories": _("Only categories the recipient is registered to receive."),
+            "legal_exception": _("Only when the basis is a legal exception."),
+            "legal_note": _("Why the exception applies: the law, the order or the case."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.recorded = None
+        if "recipient" in self.fields:
+            self.fields["recipient"].queryset = Recipient.objects.filter(is_active=True)
+
+    def clean(self):
+        data = super().clean()
+        recipient, categories = data.get("recipient"), data.get("categories")
+        if recipient is not None and categories:
+            registered = set(recipient.data_categories.values_list("pk", flat=True))
+            outside = [category.name for category in categories if category.pk not in registered]
+            if outside:
+                self.add_error(
+                    "categories",
+                    gettext(
+                        "%(recipient)s is not registered to receive: %(categories)s. An officer "
+                        "updates the recipient first."
+                    )
+                    % {"recipient": recipient.name, "categories": ", ".join(outside)},
+                )
+        disclosed_at = data.get("disclosed_at")
+        if disclosed_at is not None and disclosed_at > timezone.now():
+            self.add_error("disclosed_at", gettext("A sharing is recorded after it happened."))
+        basis = data.get("basis")
+        if basis == Disclosure.Basis.CONSENT and (
+            data.get("legal_exception") or (data.get("legal_note") or "").strip()
+        ):
+            self.add_error(
+                "legal_exception",
+                gettext("The sharing is on the user's consent: leave the legal exception empty."),
+            )
+        if basis == Disclosure.Basis.LEGAL_EXCEPTION:
+            if not data.get("legal_exception"):
+                self.add_error(
+                    "legal_exception", gettext("Choose the legal exception (policy 3.4).")
+                )
+            if not (data.get("legal_note") or "").strip():
+                self.add_error("legal_note", gettext("Note why the legal exception applies."))
+        return data
+
+    def _post_clean(self):
+        super()._post_clean()
+        if self._errors or self.instance.pk is not None:
+            return
+        data = self.cleaned_data
+        try:
+            self.recorded = propagation.disclosure_record(
+                user=data["user"],
+                recipient=data["recipient"],
+                categories=list(data["categories"]),
+                subject_identifier=data["subject_identifier"],
+                basis=data["basis"],
+                legal_exception=data.get("legal_exception") or "",
+                legal_note=data.get("legal_note") or "",
+                disclosed_at=data.get("disclosed_at"),
+                actor=self.actor,
+            )
+        except propagation.PropagationError as error:
+            if error.code == "consent_missing":
+                self.add_error(
+                    "basis",
+                    gettext(
+                        "The user has not given separate consent to sharing with third "
+                        "parties. Record the sharing on a legal exception if one applies; "
+                        "otherwise the data must not be shared."
+                    ),
+                )
+            else:
+                self.add_error(None, error.message)
+
+
+@admin.register(Disclosure)
+class DisclosureAdmin(admin.ModelAdmin):
+    """The ledger of sharing: recorded through the service, then never edited or deleted."""
+
+    form = DisclosureForm
+    list_display = [
+        "disclosed_at",
+        "user_phone",
+        "recipient",
+        "category_names",
+        "basis",
+        "legal_exception",
+    ]
+    list_filter = ["recipient", "basis"]
+    list_select_related = ["user", "recipient"]
+    search_fields = ["user__phone"]
+    search_help_text = _("Mobile number (spaces, dashes and +86 are fine).")
+    date_hierarchy = "disclosed_at"
+    autocomplete_fields = ["user"]
+    filter_horizontal = ["categories"]
+    readonly_fields = ["consent_event", "recorded_by", "recorded_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("categories")
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return list(DisclosureForm.Meta.fields)
+        return [
+            "disclosed_at",
+            "user",
+            "recipient",
+            "categories",
+            "subject_identifier",
+            "basis",
+            "consent_event",
+            "legal_exception",
+            "legal_note",
+            "recorded_by",
+            "recorded_at",
+        ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.actor = request.user  # a class made for this request by modelform_factory
+        return form
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name in ("user", "recipient") and formfield is not None:
+            # Pick existing ones; users and recipients are not managed from here.
+            widget = formfield.widget
+            widget.can_add_related = widget.can_change_related = widget.can_delete_related = False
+            widget.can_view_related = False
+        return formfield
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        condition = Q(user__phone__contains=term)
+        digits = normalise_phone_search(term)
+        if digits:
+            condition |= Q(user__phone__contains=digits)
+        return queryset.filter(condition), False
+
+    @admin.display(description=_("mobile number"), ordering="user__phone")
+    def user_phone(self, obj):
+        return obj.user.phone or gettext("(account closed)")
+
+    @admin.display(description=_("data categories"))
+    def category_names(self, obj):
+        return ", ".join(category.name for category in obj.categories.all()) or "—"
+
+    def save_form(self, request, form, change):
+        # The service wrote the disclosure (and its categories) while validating the form.
+        return form.recorded
+
+    def save_model(self, request, obj, form, change):
+        pass
+
+    def save_related(self, request, form, formsets, change):
+        pass
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+# --- deletion notices ------------------------------------------------------------------------
+
+
+class MarkSentForm(forms.Form):
+    note = forms.CharField(
+        label=_("How and when the notice was sent"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_(
+            "The evidence: the channel and address used, the date, a reference to the message. "
+            "Staff only."
+        ),
+    )
+
+
+class CloseNoticeForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for closing"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("The user sees this reason on the request's page and timeline."),
+    )
+
+
+class NoticeAttemptInline(admin.TabularInline):
+    """The delivery attempts: what the recipient answered, shown and never edited."""
+
+    model = NoticeAttempt
+    fields = ["started_at", "status_code", "error", "duration_ms"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_view_permission(self, request, obj=None):
+        # The attempts are part of the notice: whoever may see the notice sees them.
+        return request.user.has_perm("requests.view_deletionnotice")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _category_names(codes) -> str:
+    # A notice keeps the codes (what the recipient is sent); staff read the names.
+    found = {c.code: c.name for c in DataCategory.objects.filter(code__in=codes)}
+    return ", ".join(found.get(code, code) for code in codes)
+
+
+def _notice_label(notice: DeletionNotice) -> str:
+    return f"{notice.recipient.name} · {_short(notice.request)}"
+
+
+@admin.register(DeletionNotice)
+class DeletionNoticeAdmin(admin.ModelAdmin):
+    """Deletion notices, read-only: staff act on them through the actions (and buttons),
+    which need ``requests.change_deletionnotice`` and call ``requests.propagation``."""
+
+    list_display = [
+        "request_reference",
+        "recipient",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "delivered_at",
+        "acknowledged_at",
+    ]
+    list_display_links = ["request_reference"]
+    list_filter = ["status", "recipient"]
+    list_select_related = ["request", "recipient"]
+    search_fields = ["recipient__name"]
+    search_help_text = _("Request reference or recipient name.")
+    inlines = [NoticeAttemptInline]
+    fields = [
+        "request_link",
+        "recipient",
+        "recipient_contact",
+        "status",
+        "idempotency_key",
+        "category_names",
+        "identifiers",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "delivered_at",
+        "acknowledged_at",
+        "staff_note",
+        "created_at",
+    ]
+    readonly_fields = fields
+    actions = ["retry_notices", "mark_notices_sent", "close_notices"]
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        condition = Q(recipient__name__icontains=term)
+        if re.fullmatch(r"[0-9a-fA-F-]{4,36}", term):
+            condition |= Q(request__reference__startswith=term.lower())
+        return queryset.filter(condition), False
+
+    @admin.display(description=_("request"), ordering="request__reference")
+    def request_reference(self, obj):
+        return _short(obj.request)
+
+    @admin.display(description=_("request"))
+    def request_link(self, obj):
+        url = reverse(
+            "admin:requests_privacyrequest_change",
+            args=[obj.request_id],
+            current_app=self.admin_site.name,
+        )
+        return format_html('<a href="{}">{}</a>', url, obj.request.reference)
+
+    @admin.display(description=_("contact"))
+    def recipient_contact(self, obj):
+        return obj.recipient.contact
+
+    @admin.display(description=_("data categories"))
+    def category_names(self, obj):
+        return _category_names(obj.categories) or "—"
+
+    @admin.display(description=_("identifiers at the recipient"))
+    def identifiers(self, obj):
+        return ", ".join(obj.subject_identifiers) or "—"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # The page is read-only: changes go through the actions only.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_act_permission(self, request):
+        return request.user.has_perm("requests.change_deletionnotice")
+
+    # --- the notice's page ----------------------------------------------------------------
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        obj = self.get_object(request, unquote(object_id))
+        if obj is not None:
+            extra_context["desk_actions"] = self._actions_for(request, obj)
+            extra_context["desk_changelist_url"] = self._url("changelist")
+            extra_context["action_checkbox_name"] = helpers.ACTION_CHECKBOX_NAME
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _actions_for(self, request, obj) -> list[tuple[str, str]]:
+        Status = DeletionNotice.Status
+        applies = {
+            "retry_notices": obj.status in (Status.FAILED, Status.DELIVERED)
+            and bool(obj.recipient.endpoint),
+            "mark_notices_sent": obj.status == Status.MANUAL,
+            "close_notices": not obj.is_done,
+        }
+        allowed = self.get_actions(request)
+        return [
+            (name, allowed[name][2]) for name in self.actions if name in allowed and applies[name]
+        ]
+
+    def _url(self, view: str, *args) -> str:
+        return reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_{view}",
+            args=args,
+            current_app=self.admin_site.name,
+        )
+
+    def _back(self, request):
+        """From a notice's page, back to that page; from the list, back to the list."""
+        if request.POST.get("_return_to_change"):
+            selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+            if len(selected) == 1 and selected[0].isdigit():
+                return HttpResponseRedirect(self._url("change", selected[0]))
+        return None
+
+    def _run(self, request, queryset, service, success, **kwargs):
+        """Call ``service`` for each selected notice; report what worked and each refusal."""
+        done = []
+        for notice in queryset.select_related("request", "recipient").order_by("pk"):
+            try:
+                service(notice=notice, actor=request.user, **kwargs)
+            except propagation.PropagationError as error:
+                self.message_user(
+                    request,
+                    gettext("%(notice)s: %(message)s")
+                    % {"notice": _notice_label(notice), "message": error.message},
+                    messages.ERROR,
+                )
+            else:
+                done.append(notice)
+        if done:
+            self.message_user(
+                request,
+                success % {"count": len(done), "notices": "; ".join(map(_notice_label, done))},
+                messages.SUCCESS,
+            )
+        return self._back(request)
+
+    def _form_action(self, request, queryset, form_class, *, action, title, submit, run, **ctx):
+        """An action with an intermediate page: show the form, then run with its data."""
+        if request.POST.get("post"):
+            form = form_class(request.POST)
+            if form.is_valid():
+                return run(form.cleaned_data)
+        else:
+            form = form_class()
+        selected = list(queryset.select_related("request", "recipient").order_by("pk"))
+        for notice in selected:
+            notice.category_names = _category_names(notice.categories)
+        from_change = bool(request.POST.get("_return_to_change")) and len(selected) == 1
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": title,
+            "action": action,
+            "submit_label": submit,
+            "form": form,
+            "notices": selected,
+            # The base template posts the selection back from ``requests``.
+            "requests": selected,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "return_to_change": from_change,
+            "cancel_url": (
+                self._url("change", selected[0].pk) if from_change else self._url("changelist")
+            ),
+            "media": self.media + form.media,
+            **ctx,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/requests/deletionnotice/action_form.html", context)
+
+    # --- the actions ---------------------------------------------------------------------
+
+    @admin.action(description=_("Retry"), permissions=["act"])
+    def retry_notices(self, request, queryset):
+        return self._run(
+            request,
+            queryset,
+            propagation.notice_retry,
+            ngettext_lazy(
+                "%(count)d notice queued to be sent again: %(notices)s.",
+                "%(count)d notices queued to be sent again: %(notices)s.",
+                "count",
+            ),
+        )
+
+    @admin.action(description=_("Mark as sent by hand…"), permissions=["act"])
+    def mark_notices_sent(self, request, queryset):
+        return self._form_action(
+            request,
+            queryset,
+            MarkSentForm,
+            action="mark_notices_sent",
+            title=gettext("Mark as sent by hand"),
+            submit=gettext("Mark as sent"),
+            show_contact=True,
+            run=lambda data: self._run(
+                request,
+                queryset,
+                propagation.notice_mark_sent,
+                ngettext_lazy(
+                    "%(count)d notice marked as sent by hand: %(notices)s.",
+                    "%(count)d notices marked as sent by hand: %(notices)s.",
+                    "count",
+                ),
+                note=data["note"],
+            ),
+        )
+
+    @admin.action(description=_("Close with a reason…"), permissions=["act"])
+    def close_notices(self, request, queryset):
+        return self._form_action(
+            request,
+            queryset,
+            CloseNoticeForm,
+            action="close_notices",
+            title=gettext("Close with a reason"),
+            submit=gettext("Close"),
+            run=lambda data: self._run(
+                request,
+                queryset,
+                propagation.notice_close,
+                ngettext_lazy(
+                    "%(count)d notice closed: %(notices)s.",
+                    "%(count)d notices closed: %(notices)s.",
+                    "count",
+                ),
+                reason=data["reason"],
+            ),
+        )

@@ -90,6 +90,12 @@ def disclosure_record(
     """Record one sharing. Sharing on consent needs the user's separate consent, now."""
     if not categories:
         raise PropagationError(_("Name the categories of data that were shared."))
+    registered = set(recipient.data_categories.values_list("pk", flat=True))
+    if not {category.pk for category in categories} <= registered:
+        raise PropagationError(
+            _("This recipient is not registered to receive some of these categories."),
+            code="category_not_registered",
+        )
     if not subject_identifier.strip():
         raise PropagationError(_("Give the identifier the recipient knows the user by."))
     consent_event = None
@@ -260,6 +266,15 @@ def notice_deliver(notice_id: int) -> str | None:
     notice = _claim(notice_id)
     if notice is None:
         return None
+    if not notice.recipient.secret:
+        # Never post unsigned: the recipient could not tell the notice is ours.
+        return _record(
+            notice.pk,
+            started=timezone.now(),
+            status_code=None,
+            error="no signing secret",
+            duration=0,
+        )
     body = notice_body(notice)
     headers = {
         "Content-Type": "application/json",
@@ -306,10 +321,25 @@ def _record(notice_id, *, started, status_code, error, duration) -> str:
         notice.last_error = error
         transaction.on_commit(lambda: _alert_officers(notice_id))
     else:
-        notice.next_attempt_at = timezone.now() + backoff(notice.attempts)
+        delay = backoff(notice.attempts)
+        notice.next_attempt_at = timezone.now() + delay
         notice.last_error = error
+        if delay <= RETRY_BY_MESSAGE_WITHIN:
+            transaction.on_commit(lambda: _queue_retry(notice_id, delay))
     notice.save(update_fields=["status", "delivered_at", "next_attempt_at", "last_error"])
     return notice.status
+
+
+# A retry due within this is queued at once with a countdown (the worker holds the message
+# until then); a later one is left to the sweep, which queues it when it falls due. Either
+# way the row decides: a retry message that finds the notice not due does nothing.
+RETRY_BY_MESSAGE_WITHIN = timedelta(minutes=10)
+
+
+def _queue_retry(notice_id: int, delay: timedelta) -> None:
+    from .tasks import deliver_notice_task
+
+    deliver_notice_task.apply_async((notice_id,), countdown=delay.total_seconds())
 
 
 def notices_due(limit: int = 5000) -> list[int]:

@@ -1,4 +1,5 @@
-"""My requests (policy 4.1-4.2): file, follow, withdraw, download the copy.
+"""My requests (policy 4.1-4.2): file, follow, withdraw, download the copy; and who
+received my data (policy 3.1), with the recipients a deletion told to delete.
 
 Thin views: forms check the input, ``verification`` asks for a fresh SMS code before a
 copy or a deletion, ``services`` file and change requests, ``selectors`` read. Every
@@ -13,6 +14,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import formats, timezone
@@ -24,9 +26,10 @@ from privacyportal.registry import registry
 
 from . import selectors, services, verification
 from .forms import FILING_FORMS, CodeForm
-from .models import AccessCopy, PrivacyRequest
+from .models import AccessCopy, DeletionNotice, Disclosure, PrivacyRequest, RequestEvent
 
 Kind = PrivacyRequest.Kind
+DISCLOSURES_PER_PAGE = 25
 # A copy hands over everything we hold and a deletion cannot be undone: a browser left
 # signed in is not enough, the account holder confirms with a code sent to the number.
 NEEDS_CODE = {Kind.ACCESS, Kind.DELETION}
@@ -198,8 +201,52 @@ def request_detail(request, reference: UUID):
         "scope_labels": selectors.scope_labels(privacy_request),
         "correction_field_label": selectors.correction_field_label(privacy_request),
         "complaint_hint": services.COMPLAINT_HINT,
+        "notices": _notices_for_page(privacy_request),
     }
     return render(request, "requests/detail.html", context)
+
+
+def _notices_for_page(privacy_request: PrivacyRequest) -> list[DeletionNotice]:
+    """The recipients told to delete, once the deletion was carried out (DESIGN §2).
+
+    A notice sent by hand has no time of its own: it is the time of its timeline event.
+    """
+    if privacy_request.kind != Kind.DELETION or privacy_request.status not in (
+        PrivacyRequest.Status.PROPAGATING,
+        PrivacyRequest.Status.COMPLETED,
+    ):
+        return []
+    notices = list(
+        DeletionNotice.objects.filter(request=privacy_request)
+        .select_related("recipient")
+        .order_by("recipient__name", "pk")
+    )
+    if any(n.status == DeletionNotice.Status.MANUAL_SENT for n in notices):
+        sent = {
+            (details or {}).get("recipient"): occurred_at
+            for details, occurred_at in privacy_request.events.filter(
+                action=RequestEvent.Action.NOTICE_SENT_BY_HAND
+            )
+            .order_by("occurred_at", "pk")
+            .values_list("details", "occurred_at")
+        }
+        for notice in notices:
+            notice.sent_on = sent.get(notice.recipient.name)
+    return notices
+
+
+@login_required
+@require_GET
+def disclosure_list(request):
+    """Who received my data: each sharing of the signed-in user's data, newest first."""
+    rows = (
+        Disclosure.objects.filter(user=request.user)
+        .select_related("recipient")
+        .prefetch_related("categories")
+        .order_by("-disclosed_at", "-pk")
+    )
+    page = Paginator(rows, DISCLOSURES_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "requests/disclosures.html", {"page": page})
 
 
 @login_required

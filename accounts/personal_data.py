@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from privacyportal.registry import DataField, DataKind, ExpiryAction, registry
-from privacyportal.retention import purge_in_batches
+from privacyportal.retention import BATCH_SIZE, BatchStats, purge_in_batches
 
 from .models import BrowsingRecord, SecurityEvent, User
 
@@ -35,10 +35,15 @@ def erase_security_events(user) -> int:
     return SecurityEvent.objects.filter(user=user).update(restricted_at=timezone.now())
 
 
-def purge_security_events(cutoff, batch_size: int = 5000) -> int:
-    # Restricted rows too: the storage period is what keeps them.
+def purge_security_events(
+    cutoff, *, batch_size: int = BATCH_SIZE, stats: BatchStats | None = None
+) -> int:
+    # Restricted rows too (all_objects): the storage period is what kept them, and it is over.
     return purge_in_batches(
-        SecurityEvent.all_objects.filter(occurred_at__lt=cutoff), batch_size=batch_size
+        SecurityEvent.all_objects.filter(occurred_at__lt=cutoff),
+        batch_size=batch_size,
+        stats=stats,
+        order_by="occurred_at",
     )
 
 
@@ -60,7 +65,10 @@ registry.register(
             DataField("last_login", _("Last sign-in")),
         ),
         erase=erase_profile,
+        # Closing the account (a deletion request) clears the profile and frees the number.
+        retention=None,
         retention_note=_("Kept while your account is open."),
+        expiry_action=ExpiryAction.DELETE,
     )
 )
 
@@ -120,9 +128,14 @@ def erase_browsing_records(user) -> int:
     return BrowsingRecord.objects.filter(user=user).delete()[0]
 
 
-def purge_browsing_records(cutoff, batch_size: int = 5000) -> int:
+def purge_browsing_records(
+    cutoff, *, batch_size: int = BATCH_SIZE, stats: BatchStats | None = None
+) -> int:
     return purge_in_batches(
-        BrowsingRecord.objects.filter(occurred_at__lt=cutoff), batch_size=batch_size
+        BrowsingRecord.objects.filter(occurred_at__lt=cutoff),
+        batch_size=batch_size,
+        stats=stats,
+        order_by="occurred_at",
     )
 
 

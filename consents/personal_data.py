@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from privacyportal.models import AuditEntry
-from privacyportal.registry import DataField, DataKind, registry
+from privacyportal.registry import DataField, DataKind, ExpiryAction, registry
 
 from .cache import consent_cache
 from .models import Channel, ConsentEvent, ConsentState, PolicyAcceptance
@@ -60,7 +60,9 @@ registry.register(
             DataField("policy_version_number", _("Under policy version")),
         ),
         erase=erase_consent_states,
+        retention=None,
         retention_note=_("Kept while your account is open."),
+        expiry_action=ExpiryAction.DELETE,
         ordering=("purpose__position", "purpose__code"),
     )
 )
@@ -87,6 +89,10 @@ registry.register(
             DataField("receipt_id", _("Receipt")),
         ),
         erase=erase_consent_history_client_details,
+        # The ledger is the proof of each choice: when the account goes, the entries
+        # stay without what identifies the device.
+        retention=None,
+        expiry_action=ExpiryAction.ANONYMISE,
         retention_note=_(
             "Kept as proof of your choices; after your account is deleted only the choice "
             "itself remains, without IP address or device."
@@ -114,6 +120,8 @@ registry.register(
             DataField("user_agent", _("Device")),
         ),
         erase=erase_acceptance_client_details,
+        retention=None,
+        expiry_action=ExpiryAction.ANONYMISE,
         retention_note=_(
             "Kept as proof of acceptance; IP address and device go with your account."
         ),

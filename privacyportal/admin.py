@@ -1,19 +1,18 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Max
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from .models import AuditEntry
+from .models import AuditEntry, PurgeRun
+from .registry import registry
+from .retention import PURGE_TARGETS
 
 
-@admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    """Audit rows are only ever added (DESIGN §3): the admin shows them, to everyone, read-only."""
-
-    list_display = ["occurred_at", "action", "actor", "target_type", "target_id"]
-    list_filter = ["action", "target_type"]
-    search_fields = ["target_id", "target_type", "action"]
-    date_hierarchy = "occurred_at"
-    list_select_related = ["actor"]
-    fields = ["occurred_at", "action", "actor", "target_type", "target_id", "details"]
-    readonly_fields = fields
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """View permission only, whoever asks: no add, change or delete, no bulk delete."""
 
     def has_add_permission(self, request):
         return False
@@ -28,3 +27,160 @@ class AuditEntryAdmin(admin.ModelAdmin):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    """Audit rows are only ever added (DESIGN §3): the admin shows them, to everyone, read-only."""
+
+    list_display = ["occurred_at", "action", "actor", "target_type", "target_id"]
+    list_filter = ["action", "target_type"]
+    search_fields = ["target_id", "target_type", "action"]
+    date_hierarchy = "occurred_at"
+    list_select_related = ["actor"]
+    fields = ["occurred_at", "action", "actor", "target_type", "target_id", "details"]
+    readonly_fields = fields
+
+
+def _target_labels() -> dict[str, object]:
+    return {
+        **{kind.code: kind.label for kind in registry.kinds()},
+        **{target.code: target.label for target in PURGE_TARGETS},
+    }
+
+
+class OutcomeFilter(admin.SimpleListFilter):
+    title = _("outcome")
+    parameter_name = "outcome"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("ok", _("finished")),
+            ("failed", _("failed")),
+            ("unfinished", _("running or interrupted")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "ok":
+            return queryset.filter(finished_at__isnull=False, error="")
+        if self.value() == "failed":
+            return queryset.exclude(error="")
+        if self.value() == "unfinished":
+            return queryset.filter(finished_at__isnull=True)
+        return queryset
+
+
+@admin.register(PurgeRun)
+class PurgeRunAdmin(ReadOnlyAdmin):
+    """What each purge did, read-only; and the storage periods it enforces, for staff."""
+
+    list_display = [
+        "started_at",
+        "target_display",
+        "rows",
+        "duration_ms",
+        "longest_batch_ms",
+        "batches",
+        "dry_run",
+        "outcome",
+    ]
+    list_filter = ["target", "dry_run", OutcomeFilter, "started_at"]
+    search_fields = ["target", "run"]
+    date_hierarchy = "started_at"
+    fields = [
+        "run",
+        "target",
+        "dry_run",
+        "cutoff",
+        "rows",
+        "batches",
+        "started_at",
+        "finished_at",
+        "duration_ms",
+        "longest_batch_ms",
+        "error",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("what"), ordering="target")
+    def target_display(self, obj):
+        label = _target_labels().get(obj.target)
+        return f"{label} ({obj.target})" if label else obj.target
+
+    @admin.display(description=_("outcome"))
+    def outcome(self, obj):
+        if obj.error:
+            return gettext("failed")
+        if obj.finished_at is None:
+            return gettext("running or interrupted")
+        return gettext("finished")
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "storage-periods/",
+                self.admin_site.admin_view(self.storage_periods_view),
+                name="{}_{}_storage_periods".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def storage_periods_view(self, request):
+        """Every kind of personal data with its period and what happens at its end (policy
+        5.1-5.2), beside what the last real purge did to it."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        latest = (
+            PurgeRun.objects.filter(dry_run=False)
+            .values("target")
+            .annotate(last=Max("pk"))
+            .values_list("last", flat=True)
+        )
+        last_runs = {run.target: run for run in PurgeRun.objects.filter(pk__in=list(latest))}
+        rows = []
+        for kind in registry.kinds():
+            timed = kind.retention is not None
+            counted_from = (
+                kind.model._meta.get_field(kind.timestamp_field).verbose_name
+                if timed and kind.timestamp_field
+                else ""
+            )
+            rows.append(
+                {
+                    "code": kind.code,
+                    "label": kind.label,
+                    "period": kind.period_label,
+                    "counted_from": counted_from,
+                    "action": kind.action_label,
+                    "note": kind.retention_note,
+                    "model": kind.model._meta.label,
+                    "model_name": kind.model._meta.verbose_name_plural,
+                    "enforced_by": gettext("the daily purge")
+                    if timed
+                    else gettext("closing the account (a deletion request)"),
+                    "last_run": last_runs.get(kind.code),
+                }
+            )
+        for target in PURGE_TARGETS:
+            rows.append(
+                {
+                    "code": target.code,
+                    "label": target.label,
+                    "period": target.period,
+                    "counted_from": "",
+                    "action": target.action,
+                    "note": "",
+                    "model": target.model_label,
+                    "model_name": "",
+                    "enforced_by": gettext("the daily purge"),
+                    "last_run": last_runs.get(target.code),
+                }
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Storage periods"),
+            "rows": rows,
+        }
+        return TemplateResponse(request, "admin/privacyportal/storage_periods.html", context)

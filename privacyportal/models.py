@@ -33,3 +33,37 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_type}#{self.target_id}"
+
+
+class PurgeRun(models.Model):
+    """What one purge did to one target, so staff can see the storage periods kept (policy 5.1).
+
+    A target is a registered data kind (its code), or ``access_copies`` (downloads past
+    their date) or ``unverified_signups`` (numbers never verified). The row is written
+    when the target starts and finished when it ends, so a row without an end is a run
+    still going, or one that died. Dry runs are recorded too, flagged, with what would
+    have gone.
+    """
+
+    run = models.UUIDField(_("purge run"), db_index=True)
+    target = models.CharField(_("what"), max_length=64, db_index=True)
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    # Rows whose period counts from before this moment had outlived it.
+    cutoff = models.DateTimeField(_("older than"), null=True, blank=True)
+    rows = models.PositiveBigIntegerField(_("rows"), default=0)
+    batches = models.PositiveIntegerField(_("transactions"), default=0)
+    started_at = models.DateTimeField(_("started"), default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
+    longest_batch_ms = models.PositiveIntegerField(
+        _("longest transaction (ms)"), null=True, blank=True
+    )
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("purge run")
+        verbose_name_plural = _("purge runs")
+        ordering = ["-started_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.target} @ {self.started_at:%Y-%m-%d %H:%M}"

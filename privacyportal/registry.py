@@ -18,11 +18,29 @@ from enum import StrEnum
 from django.db import models
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 
 class ExpiryAction(StrEnum):
+    """What happens to a row when its storage period ends (policy 5.1-5.2)."""
+
     DELETE = "delete"
     ANONYMISE = "anonymise"
+    # Kept as the evidence the law asks for (e.g. how a request was answered), used for
+    # nothing else. Said plainly rather than dressed up as anonymisation.
+    RETAIN = "retain"
+
+    @property
+    def label(self) -> str:
+        return str(_EXPIRY_ACTION_LABELS[self])
+
+
+_EXPIRY_ACTION_LABELS = {
+    ExpiryAction.DELETE: _("deleted"),
+    ExpiryAction.ANONYMISE: _("anonymised"),
+    ExpiryAction.RETAIN: _("kept as a record, used for nothing else"),
+}
 
 
 @dataclass(frozen=True)
@@ -43,11 +61,17 @@ class DataKind:
     user_lookup: str
     fields: tuple[DataField, ...]
     erase: Callable[..., int]
+    # The storage period (policy 5.1-5.2), counted from ``timestamp_field``; None means
+    # "while the account is open": the period ends with the account (``erase`` then
+    # ``expiry_action``), and ``retention_note`` says so in the user's words.
     retention: timedelta | None = None
     retention_note: str | Promise = ""
     expiry_action: ExpiryAction = ExpiryAction.DELETE
     # Field holding the time a row's storage period counts from.
     timestamp_field: str | None = None
+    # ``purge_expired(cutoff, *, batch_size, stats=None) -> rows``: applies
+    # ``expiry_action`` to every row (of every user, restricted ones included) older
+    # than ``cutoff``, in short batches (``privacyportal.retention``).
     purge_expired: Callable[..., int] | None = None
     ordering: tuple[str, ...] = field(default=("-pk",))
     # The additional purpose this data is collected under, if any: withdrawing
@@ -67,6 +91,26 @@ class DataKind:
         if self.retention is None:
             return None
         return (now or timezone.now()) - self.retention
+
+    def expired_queryset(self, cutoff: datetime) -> models.QuerySet:
+        """Every row past its period, whoever it belongs to. The base manager, not the
+        default one: rows hidden from ordinary queries (restricted) still expire."""
+        return self.model._base_manager.filter(**{f"{self.timestamp_field}__lt": cutoff})
+
+    @property
+    def period_label(self) -> str:
+        """The storage period in words, in the active language."""
+        if self.retention is None:
+            return gettext("while your account is open")
+        days = self.retention.days
+        if days and not self.retention.seconds:
+            return ngettext("%(count)d day", "%(count)d days", days) % {"count": days}
+        hours = int(self.retention.total_seconds() // 3600)
+        return ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
+
+    @property
+    def action_label(self) -> str:
+        return ExpiryAction(self.expiry_action).label
 
 
 @dataclass(frozen=True)

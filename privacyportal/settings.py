@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -128,11 +129,22 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup otherwise closes the database connection around every task, so
+# each task (each deletion notice) would open a new PostgreSQL connection. A worker keeps
+# its connection for this many tasks; one broken meanwhile (a database restart) fails
+# tasks until it is replaced, and what those tasks should have done is still due in the
+# database, where the sweeps find it.
+CELERY_DB_REUSE_MAX = 100
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE: dict = {
     "access-copies-sweep": {"task": "requests.tasks.access_copies_sweep", "schedule": 600.0},
     "deletion-notices-sweep": {"task": "requests.tasks.notices_sweep", "schedule": 60.0},
+    # Storage periods (policy 5.1-5.2), in the quiet hours of CELERY_TIMEZONE (Asia/Shanghai).
+    "purge-expired": {
+        "task": "privacyportal.tasks.purge_expired_task",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }
 
 # --- Users and sign-in (django-allauth, phone only) -----------------------

@@ -29,3 +29,27 @@ class RedactedArgsTask(Task):
 def send_sms_task(self, to: str, body: str) -> None:
     # Returns nothing on purpose: Celery logs a task's return value, and the body holds a code.
     sms.send_sms(to=to, body=body)
+
+
+class PurgeFailed(Exception):
+    """A purge target failed; its PurgeRun row holds the error."""
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(Exception,),
+    retry_backoff=300,
+    retry_jitter=True,
+    max_retries=3,
+)
+def purge_expired_task(self) -> list[str]:
+    """Daily (CELERY_BEAT_SCHEDULE): apply every storage period. Thin and idempotent:
+    a retry finds only what is still past its period."""
+    from .retention import purge_run
+
+    results = purge_run()
+    failed = [result.target for result in results if result.error]
+    if failed:
+        raise PurgeFailed(f"Purge failed for: {', '.join(failed)}")
+    # Counts only: safe for Celery's log.
+    return [result.line for result in results]

@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from privacyportal.registry import DataField, DataKind, registry
+from privacyportal.registry import DataField, DataKind, ExpiryAction, registry
 
 from .models import Disclosure, LegalHold, PrivacyRequest, RequestEvent
 
@@ -32,6 +32,8 @@ registry.register(
             DataField("answer", _("Answer")),
         ),
         erase=keep_as_evidence,
+        retention=None,
+        expiry_action=ExpiryAction.RETAIN,
         retention_note=_(
             "Kept as the record of how we answered your rights, also after your account is closed."
         ),
@@ -58,6 +60,8 @@ registry.register(
         ),
         # Kept: a deletion has to tell every recipient, and the record of sharing is evidence.
         erase=keep_as_evidence,
+        retention=None,
+        expiry_action=ExpiryAction.RETAIN,
         retention_note=_("Kept as the record of who received your data, also after deletion."),
         ordering=("-disclosed_at", "-pk"),
     )

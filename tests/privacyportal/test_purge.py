@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 from django.utils import timezone
 
 from accounts.models import BrowsingRecord, SecurityEvent, User
@@ -64,17 +65,18 @@ def runs_by_target(**filters):
 
 
 def test_every_kind_has_an_explicit_storage_period_and_action():
-    for kind in registry.kinds():
-        assert kind.retention_note, kind.code
-        assert ExpiryAction(kind.expiry_action), kind.code
-        assert kind.period_label and kind.action_label, kind.code
-        if kind.retention is not None:
-            assert kind.timestamp_field and callable(kind.purge_expired), kind.code
-    assert {k.code for k in registry.kinds() if k.retention} >= set(TIMED_KINDS)
-    assert registry.get("security_events").period_label == "180 days"
-    assert registry.get("account").period_label == "while your account is open"
-    assert registry.get("consent_history").expiry_action == ExpiryAction.ANONYMISE
-    assert registry.get("privacy_requests").expiry_action == ExpiryAction.RETAIN
+    with translation.override("en"):
+        for kind in registry.kinds():
+            assert kind.retention_note, kind.code
+            assert ExpiryAction(kind.expiry_action), kind.code
+            assert kind.period_label and kind.action_label, kind.code
+            if kind.retention is not None:
+                assert kind.timestamp_field and callable(kind.purge_expired), kind.code
+        assert {k.code for k in registry.kinds() if k.retention} >= set(TIMED_KINDS)
+        assert registry.get("security_events").period_label == "180 days"
+        assert registry.get("account").period_label == "while your account is open"
+        assert registry.get("consent_history").expiry_action == ExpiryAction.ANONYMISE
+        assert registry.get("privacy_requests").expiry_action == ExpiryAction.RETAIN
 
 
 # --- what goes and what stays ------------------------------------------------------------------

@@ -299,7 +299,9 @@ def notice_deliver(notice_id: int) -> str | None:
 
 @transaction.atomic
 def _record(notice_id, *, started, status_code, error, duration) -> str:
-    notice = DeletionNotice.objects.select_for_update().select_related("request").get(pk=notice_id)
+    # The notice row only: the request's row is not needed here, and locking it would make
+    # every worker recording an outcome for the same deletion wait for the others.
+    notice = DeletionNotice.objects.select_for_update().get(pk=notice_id)
     NoticeAttempt.objects.create(
         notice=notice,
         started_at=started,

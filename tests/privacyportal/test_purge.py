@@ -12,8 +12,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import translation
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import BrowsingRecord, SecurityEvent, User
 from consents.models import ConsentEvent

@@ -364,7 +364,8 @@ class _Sample:
     def __init__(self, base: str, *, senders: list[int], recipient: int):
         self.clock = time.perf_counter()
         self.cpu = _machine_cpu()
-        self.sender = sum(_process_cpu_ticks(pid) for pid in senders)
+        # This process's children include the recipient: count them only for the workers.
+        self.sender = sum(_process_cpu_ticks(pid, children=pid != os.getpid()) for pid in senders)
         self.recipient = _process_cpu_ticks(recipient)
         self.counts = httpx.get(f"{base}/stats").json()
 
@@ -394,13 +395,15 @@ def _machine_cpu() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
-def _process_cpu_ticks(pid: int) -> int:
-    """User and system clock ticks of a process and, recursively, its live children."""
+def _process_cpu_ticks(pid: int, *, children: bool = True) -> int:
+    """User and system clock ticks of a process and (``children``) of its live children."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
-        with open(f"/proc/{pid}/task/{pid}/children") as children:
-            kids = [int(child) for child in children.read().split()]
+        kids = []
+        if children:
+            with open(f"/proc/{pid}/task/{pid}/children") as found:
+                kids = [int(child) for child in found.read().split()]
     except OSError:
         return 0
     return int(fields[11]) + int(fields[12]) + sum(_process_cpu_ticks(kid) for kid in kids)

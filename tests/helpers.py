@@ -1,6 +1,7 @@
 import re
 
-CODE_RE = re.compile(r"\b(\d{6})\b")
+# Six digits not touching other digits: works in Chinese texts, where \b does not help.
+CODE_RE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 
 
 def last_code(outbox, to: str) -> str:

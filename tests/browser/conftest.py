@@ -4,12 +4,13 @@ The browser is never downloaded: Playwright launches /usr/bin/chromium.
 """
 
 import os
-import re
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
+from tests.helpers import CODE_RE
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -127,9 +128,6 @@ def sms_dir(settings, tmp_path):
     settings.SMS_BACKEND = "privacyportal.sms.backends.filebased.SmsBackend"
     settings.SMS_FILE_PATH = tmp_path / "sms"
     return settings.SMS_FILE_PATH
-
-
-CODE_RE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 
 
 @pytest.fixture

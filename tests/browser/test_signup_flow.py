@@ -17,13 +17,13 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from accounts.models import SecurityEvent
+from tests.helpers import CODE_RE
 
 pytestmark = pytest.mark.browser
 
 TYPED_NUMBER = "138 0013 8000"
 E164 = "+8613800138000"
 NICKNAME = "Xiao Ming 小明"
-CODE_RE = re.compile(r"\b(\d{6})\b")
 SETTINGS_URL = re.compile(r"^https?://[^/]+/account/$")
 
 

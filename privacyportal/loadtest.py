@@ -1,0 +1,135 @@
+"""Run the portal under gunicorn and measure requests per second against it (``make bench``).
+
+Figures that depend on the machine are ratios: every endpoint is measured in the same run,
+on the same server, alternating with a floor view (``privacyportal.bench_urls``), and the
+median of the rounds is reported. The load comes from client processes (one keep-alive
+httpx client each), so the client's interpreter is never the server's.
+"""
+
+import multiprocessing
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def gunicorn_server(*, workers: int = 2, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Start ``gunicorn privacyportal.wsgi`` in production mode over plain HTTP; yield its URL."""
+    port = _free_port()
+    server_env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "privacyportal.settings_bench",
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        # The benchmark talks plain HTTP on loopback: no redirect to HTTPS.
+        "SECURE_SSL_REDIRECT": "false",
+        "LOG_LEVEL": "WARNING",
+        **(env or {}),
+    }
+    proc = subprocess.Popen(  # noqa: S603  (our own interpreter, fixed arguments)
+        [
+            sys.executable, "-m", "gunicorn", "privacyportal.wsgi",
+            "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+            "--log-level", "warning",
+        ],
+        cwd=BASE_DIR,
+        env=server_env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with status {proc.returncode}")
+            try:
+                if httpx.get(f"{url}/bench/trivial.json", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("gunicorn did not answer within 60 s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@dataclass(frozen=True)
+class Load:
+    """One kind of request to repeat: what it is and what answer counts as success."""
+
+    method: str
+    path: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    expect_status: int = 200
+
+
+def _client(args) -> tuple[int, int]:
+    url, load, seconds = args
+    done = failed = 0
+    with httpx.Client(base_url=url, headers=load.headers, timeout=30) as client:
+        stop = time.monotonic() + seconds
+        while time.monotonic() < stop:
+            response = client.request(load.method, load.path, content=load.body)
+            if response.status_code == load.expect_status:
+                done += 1
+            else:
+                failed += 1
+    return done, failed
+
+
+def requests_per_second(url: str, load: Load, *, seconds: float = 3.0, clients: int = 4) -> float:
+    """Requests per second answered with ``load.expect_status`` by ``clients`` processes.
+
+    Any other answer stops the benchmark: a fast error must never count as throughput.
+    """
+    with multiprocessing.get_context("spawn").Pool(clients) as pool:
+        results = pool.map(_client, [(url, load, seconds)] * clients)
+    done = sum(r[0] for r in results)
+    failed = sum(r[1] for r in results)
+    if failed:
+        raise RuntimeError(
+            f"{load.method} {load.path}: {failed} answers were not {load.expect_status}"
+        )
+    return done / seconds
+
+
+def compare(
+    url: str, load: Load, floor: Load, *, rounds: int = 3, seconds: float = 3.0, clients: int = 4
+) -> tuple[float, float, float]:
+    """Measure ``load`` and ``floor`` alternately; return their median rps and the median ratio."""
+    requests_per_second(url, floor, seconds=1, clients=clients)  # warm both workers
+    requests_per_second(url, load, seconds=1, clients=clients)
+    measured, floors, ratios = [], [], []
+    for _ in range(rounds):
+        floor_rps = requests_per_second(url, floor, seconds=seconds, clients=clients)
+        load_rps = requests_per_second(url, load, seconds=seconds, clients=clients)
+        floors.append(floor_rps)
+        measured.append(load_rps)
+        ratios.append(load_rps / floor_rps)
+    return statistics.median(measured), statistics.median(floors), statistics.median(ratios)

@@ -464,7 +464,9 @@ def test_download_streams_the_zip_to_its_owner(signed_in, user, media_root):
     assert response.status_code == 200
     content = b"".join(response.streaming_content)
     assert zipfile.ZipFile(io.BytesIO(content)).namelist() == ["account.json"]
-    built = timezone.localdate()
+    # Named after the day the copy was built (an hour ago), in local time: not "today",
+    # which differs just after midnight.
+    built = timezone.localtime(privacy_request.access_copy.built_at).date()
     assert (
         response["Content-Disposition"]
         == f'attachment; filename="privacy-copy-{built:%Y-%m-%d}.zip"'

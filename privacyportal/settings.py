@@ -94,6 +94,10 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # libpq waits for ever by default: an unreachable database must fail fast, so
+        # /health/ reports it instead of hanging. A connect_timeout in the URL wins.
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -115,6 +119,9 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "pp",
+            # redis-py waits for ever by default; a Redis that stopped answering must
+            # fail a request (and /health/) quickly, not hang it.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
         }
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
@@ -140,12 +147,25 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE: dict = {
     "access-copies-sweep": {"task": "requests.tasks.access_copies_sweep", "schedule": 600.0},
     "deletion-notices-sweep": {"task": "requests.tasks.notices_sweep", "schedule": 60.0},
+    # /health/ reads when a worker last ran this. Expiring unrun copies keeps a worker
+    # that comes back after an outage from running a backlog of heartbeats.
+    "worker-heartbeat": {
+        "task": "privacyportal.tasks.worker_heartbeat_task",
+        "schedule": 30.0,
+        "options": {"expires": 30.0},
+    },
     # Storage periods (policy 5.1-5.2), in the quiet hours of CELERY_TIMEZONE (Asia/Shanghai).
     "purge-expired": {
         "task": "privacyportal.tasks.purge_expired_task",
         "schedule": crontab(hour=3, minute=30),
     },
 }
+
+# --- Health (/health/) -------------------------------------------------------------
+# Seconds since a worker last ran the heartbeat (every 30 s) before /health/ fails.
+HEALTH_WORKER_MAX_AGE = float(os.environ.get("HEALTH_WORKER_MAX_AGE", "120"))
+# Load balancers probe the web processes over plain HTTP; a redirect is a failed probe.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 
 # --- Users and sign-in (django-allauth, phone only) -----------------------
 AUTH_USER_MODEL = "accounts.User"

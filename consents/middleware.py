@@ -6,8 +6,16 @@ from .selectors import policy_status_for_user
 
 # Paths a user who still has to accept a material version may use: the policy
 # itself (to read and accept it), signing out, the language switch, and the
-# staff desk, which is not part of the self-service pages.
-OPEN_PREFIXES = ("/policy/", "/accounts/logout/", "/i18n/", "/admin/", "/static/", "/media/")
+# staff desk, which is not part of the self-service pages; and /health/, for machines.
+OPEN_PREFIXES = (
+    "/policy/",
+    "/accounts/logout/",
+    "/i18n/",
+    "/admin/",
+    "/static/",
+    "/media/",
+    "/health/",
+)
 
 
 class PolicyAcceptanceMiddleware:

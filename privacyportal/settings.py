@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "privacyportal.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -94,6 +95,10 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # libpq waits for ever by default: an unreachable database must fail fast, so
+        # /health/ reports it instead of hanging. A connect_timeout in the URL wins.
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -115,6 +120,9 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "pp",
+            # redis-py waits for ever by default; a Redis that stopped answering must
+            # fail a request (and /health/) quickly, not hang it.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
         }
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
@@ -140,12 +148,25 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE: dict = {
     "access-copies-sweep": {"task": "requests.tasks.access_copies_sweep", "schedule": 600.0},
     "deletion-notices-sweep": {"task": "requests.tasks.notices_sweep", "schedule": 60.0},
+    # /health/ reads when a worker last ran this. Expiring unrun copies keeps a worker
+    # that comes back after an outage from running a backlog of heartbeats.
+    "worker-heartbeat": {
+        "task": "privacyportal.tasks.worker_heartbeat_task",
+        "schedule": 30.0,
+        "options": {"expires": 30.0},
+    },
     # Storage periods (policy 5.1-5.2), in the quiet hours of CELERY_TIMEZONE (Asia/Shanghai).
     "purge-expired": {
         "task": "privacyportal.tasks.purge_expired_task",
         "schedule": crontab(hour=3, minute=30),
     },
 }
+
+# --- Health (/health/) -------------------------------------------------------------
+# Seconds since a worker last ran the heartbeat (every 30 s) before /health/ fails.
+HEALTH_WORKER_MAX_AGE = float(os.environ.get("HEALTH_WORKER_MAX_AGE", "120"))
+# Load balancers probe the web processes over plain HTTP; a redirect is a failed probe.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 
 # --- Users and sign-in (django-allauth, phone only) -----------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -292,11 +313,34 @@ if not DEBUG:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Logging --------------------------------------------------------------------
+# JSON lines in production, for the log collector; readable text while developing.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be json or text.")
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "filters": {
+        "request_id": {"()": "privacyportal.logs.RequestIdFilter"},
+        "personal_data": {"()": "privacyportal.logs.PersonalDataFilter"},
+    },
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            # request_id first: the personal-data filter masks what it added too.
+            "filters": ["request_id", "personal_data"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django": {"level": "INFO", "propagate": True}},
 }

@@ -53,3 +53,11 @@ def purge_expired_task(self) -> list[str]:
         raise PurgeFailed(f"Purge failed for: {', '.join(failed)}")
     # Counts only: safe for Celery's log.
     return [result.line for result in results]
+
+
+@shared_task(bind=True, ignore_result=True)
+def worker_heartbeat_task(self) -> None:
+    """On the beat schedule: a worker that runs it tells /health/ it is alive."""
+    from .health import heartbeat_record
+
+    heartbeat_record(hostname=self.request.hostname or "")

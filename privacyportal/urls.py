@@ -6,14 +6,15 @@ from django.views.generic import RedirectView
 
 from requests import api_views as request_api_views
 
+from . import health, views
 from . import help as help_pages
-from . import views
 
 admin.site.site_header = _("Privacy portal: staff desk")
 admin.site.site_title = _("Privacy portal")
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("health/", health.health, name="health"),
     # Accounts have no e-mail address: allauth's e-mail page has nothing to manage, and a
     # forgotten password is replaced by signing in with a code (then setting a new one).
     path("accounts/email/", RedirectView.as_view(pattern_name="accounts:settings")),

@@ -48,6 +48,12 @@ class UserAdmin(BaseUserAdmin):
         ),
     )
 
+    def has_delete_permission(self, request, obj=None):
+        # An account ends through a deletion request (requests.services), which honours legal
+        # holds, writes the tombstone and tells every recipient; the admin's cascade would
+        # do none of that.
+        return False
+
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if not request.user.is_superuser:

@@ -1033,6 +1033,10 @@ class RecipientAdmin(admin.ModelAdmin):
         return super().has_delete_permission(request, obj)
 
     def delete_view(self, request, object_id, extra_context=None):
+        # Staff who may not delete recipients get the admin's plain 403, not a message that
+        # names the recipient.
+        if not super().has_delete_permission(request):
+            raise PermissionDenied
         obj = self.get_object(request, unquote(object_id))
         if obj is not None and self._has_records(obj):
             self.message_user(

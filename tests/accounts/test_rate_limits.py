@@ -77,3 +77,40 @@ def client_class_fresh(client):
     fresh = type(client)()
     fresh.cookies.load({"django_language": "en"})
     return fresh
+
+
+def test_one_client_cannot_ask_sign_in_codes_for_many_numbers(client, sms_outbox):
+    numbers = [f"+86139{n:08d}" for n in range(21)]
+    for number in numbers:
+        UserFactory(phone=number)
+    bodies = []
+    for number in numbers:
+        response = client_class_fresh(client).post(
+            reverse("account_request_login_code"), {"phone": number}
+        )
+        bodies.append((response.status_code, "Too many attempts" in response.content.decode()))
+    assert bodies[:20] == [(302, False)] * 20
+    assert bodies[20][1], bodies[20]
+    assert len(sms_outbox) == 20
+
+
+def test_changing_the_number_again_within_a_minute_is_stopped(client, sms_outbox):
+    client.cookies.load({"django_language": "en"})
+    client.force_login(UserFactory(phone=PHONE))
+    first = client.post(reverse("account_change_phone"), {"phone": "139 0013 9000"})
+    assert first.status_code == 302
+    again = client.post(reverse("account_change_phone"), {"phone": "139 0013 9001"})
+    assert again.status_code in (200, 429)
+    assert "Too many attempts" in again.content.decode()
+    assert [message.to for message in sms_outbox] == ["+8613900139000"]
+
+
+def test_the_429_page_says_what_happened_in_the_portals_layout(client):
+    client.cookies.load({"django_language": "en"})
+    client.post(reverse("account_signup"), signup_data(PHONE))
+    response = client_class_fresh(client).post(reverse("account_signup"), signup_data(PHONE))
+    assert response.status_code == 429
+    body = response.content.decode()
+    assert "Too many attempts" in body
+    assert 'class="site-header"' in body and "Traceback" not in body
+    assert response["Content-Security-Policy"] and response["X-Frame-Options"] == "DENY"

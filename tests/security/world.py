@@ -1,0 +1,92 @@
+"""One of everything a URL can point at, so every route of the URLconf can be fetched.
+
+Used in the test process and, unchanged, in the production-mode subprocess
+(``pages.production_report``), which builds it inside a transaction it rolls back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+PASSWORD = "a long passphrase 42"
+OWNER_PHONE = "+8613800138000"
+STAFF_PHONE = "+8613700137000"
+
+
+@dataclass
+class World:
+    owner: object
+    staff: object
+    values: dict[str, list[str]]
+
+
+def build_world() -> World:
+    from allauth.account.models import EmailAddress
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    from accounts.models import BrowsingRecord, SecurityEvent
+    from accounts.services import activity_record, security_event_record
+    from consents.models import DataCategory, Purpose
+    from consents.seed import seed
+    from consents.services import consent_grant
+    from privacyportal.help import TOPICS
+    from privacyportal.models import PurgeRun
+    from requests import propagation, services
+    from requests.models import DeletionNotice, Disclosure, PrivacyRequest, Recipient
+    from tests.factories import UserFactory
+
+    Kind = PrivacyRequest.Kind
+    seed(apps)
+    staff = UserFactory(phone=STAFF_PHONE, is_staff=True, is_superuser=True, password=PASSWORD)
+    owner = UserFactory(phone=OWNER_PHONE, nickname="owner", password=PASSWORD)
+    now = timezone.now()
+
+    recipient = Recipient.objects.create(name="Acme", contact="dpo@acme.example")
+    recipient.data_categories.set(DataCategory.objects.all())
+    propagation.disclosure_record(
+        user=owner,
+        recipient=recipient,
+        categories=list(DataCategory.objects.filter(code="phone_number")),
+        subject_identifier="ID-1",
+        basis=Disclosure.Basis.LEGAL_EXCEPTION,
+        legal_exception="3.4.1",
+        legal_note="Required by law.",
+    )
+    deletion = services.request_file(
+        user=owner,
+        kind=Kind.DELETION,
+        verified_at=now,
+        ground="4.2.2",
+        scope_kinds=["browsing_records"],
+    )
+    services.request_start(privacy_request=deletion, actor=staff)
+    services.deletion_approve(privacy_request=deletion, actor=staff)
+    access = services.request_file(user=owner, kind=Kind.ACCESS, verified_at=now)
+    question = services.request_file(user=owner, kind=Kind.QUESTION, details="Why?")
+
+    # After the deletion, which erased the browsing records.
+    event = consent_grant(user=owner, purpose=Purpose.objects.get(code="personalisation"))
+    record = activity_record(user=owner, kind=BrowsingRecord.Kind.SEARCH, text="cookies")
+    security_event_record(user=owner, kind=SecurityEvent.Kind.SIGNED_IN)
+    services.legal_hold_set(user=UserFactory(), reason="Court order", actor=staff)
+    PurgeRun.objects.create(run=uuid.uuid4(), target="browsing_records", finished_at=now)
+    Group.objects.get_or_create(name="Scratch")
+    EmailAddress.objects.create(user=staff, email="staff@example.cn", verified=True, primary=True)
+
+    notice = DeletionNotice.objects.get(request=deletion)
+    values = {
+        "reference": [str(r.reference) for r in (question, access, deletion)],
+        "pk": [str(record.pk)],
+        "receipt_id": [str(event.receipt_id)],
+        "code": [p.code for p in Purpose.objects.order_by("code")],
+        "kind": list(Kind.values),
+        "number": ["1"],
+        "slug": [TOPICS[0].slug],
+        "key": [str(notice.idempotency_key)],
+        "uidb36": ["1"],
+    }
+    return World(owner=owner, staff=staff, values=values)

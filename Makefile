@@ -15,6 +15,20 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 # Benchmarks run on their own database (created if missing) and Redis database 9.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/privacyportal_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/9
+# Where every figure goes, as a JSON list (privacyportal/benchresults.py); emptied by make bench.
+BENCH_RESULTS ?= bench/results.json
+# Every benchmark of the project, in the order make bench runs them: management commands
+# that each append their figures to $(BENCH_RESULTS). One a line, so that a new benchmark
+# (the internal API's bench_api, say) is one added line.
+BENCH_COMMANDS := \
+	bench_consents \
+	bench_pages \
+	bench_admin_list \
+	bench_access_copy \
+	bench_notices \
+	bench_purge
+BENCH_ENV = DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) LOG_LEVEL=WARNING \
+	BENCH_RESULTS=$(abspath $(BENCH_RESULTS))
 
 .PHONY: help install run test lint messages sms system-packages bench
 
@@ -69,11 +83,14 @@ messages: install
 	$(MANAGE) makemessages -l zh_Hans --no-obsolete --no-location
 	$(MANAGE) compilemessages --ignore=.venv --ignore=.tools
 
+# A missed goal is a figure like any other (the summary counts them; exit status 0);
+# a benchmark that crashes stops make bench with its error.
 bench: install
 	@psql "$(dir $(BENCH_DATABASE_URL))postgres" -qtAc "SELECT 1 FROM pg_database WHERE datname = '$(notdir $(BENCH_DATABASE_URL))'" | grep -q 1 \
 	  || psql "$(dir $(BENCH_DATABASE_URL))postgres" -qc "CREATE DATABASE $(notdir $(BENCH_DATABASE_URL))"
-	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(MANAGE) migrate --noinput -v0
-	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) LOG_LEVEL=WARNING $(MANAGE) bench_consents
-	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) LOG_LEVEL=WARNING $(MANAGE) bench_access_copy
-	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) LOG_LEVEL=WARNING $(MANAGE) bench_purge
-	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) LOG_LEVEL=WARNING $(MANAGE) bench_notices
+	$(BENCH_ENV) $(MANAGE) migrate --noinput -v0
+	@rm -f $(BENCH_RESULTS)
+	@set -e; for command in $(BENCH_COMMANDS); do \
+	  echo "== $$command"; $(BENCH_ENV) $(MANAGE) $$command; \
+	done
+	@$(BENCH_ENV) $(MANAGE) bench_summary

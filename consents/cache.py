@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import pickle
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -44,6 +45,50 @@ def _user_version_key(user_id: int) -> str:
 
 def _user_value_key(user_id: int) -> str:
     return f"consent:u:{user_id}"
+
+
+# Django's RedisCache checks every key character by character and sets many values as
+# MSET plus one EXPIRE per key in a MULTI: for the 2,000 keys of a bulk check of 1,000
+# users that is most of its cost. The same keys and the same encoding (Django's
+# serializer: integers as they are, everything else pickled), so ``cache.get``,
+# ``cache.incr`` and ``cache.delete`` see what these write and the other way round.
+_SET_WITH_TTL = """
+for i, key in ipairs(KEYS) do
+    redis.call('SET', key, ARGV[i + 1], 'EX', ARGV[1])
+end
+"""
+
+
+def _get_many(keys: list[str]) -> dict[str, object]:
+    """``cache.get_many`` in one MGET."""
+    if not settings.REDIS_URL or not keys:
+        return cache.get_many(keys)
+    make_key = cache.make_key
+    raw = cache._cache.get_client().mget([make_key(key) for key in keys])
+    return {key: _loads(value) for key, value in zip(keys, raw, strict=True) if value is not None}
+
+
+def _loads(value: bytes):
+    # Django's serializer tries int() first and unpickles on ValueError: an exception per
+    # value. Pickles (protocol 2 and later) start with PROTO, 0x80; integers never do.
+    return pickle.loads(value) if value[:1] == b"\x80" else int(value)  # noqa: S301  (our own values)
+
+
+def _set_many(values: dict[str, object], timeout: int) -> None:
+    """``cache.set_many`` in one round trip and one command (a script: SET … EX per key)."""
+    if not settings.REDIS_URL or not values:
+        cache.set_many(values, timeout)
+        return
+    make_key = cache.make_key
+    backend = cache._cache
+    dumps = backend._serializer.dumps
+    backend.get_client(write=True).eval(
+        _SET_WITH_TTL,
+        len(values),
+        *(make_key(key) for key in values),
+        timeout,
+        *(dumps(value) for value in values.values()),
+    )
 
 
 def _bump(key: str) -> None:
@@ -97,7 +142,7 @@ class ConsentCache:
         epoch = self._epoch
         missing = [user_id for user_id in ids if user_id not in result]
         keys = [_user_version_key(u) for u in missing] + [_user_value_key(u) for u in missing]
-        found = cache.get_many(keys)
+        found = _get_many(keys)
         versions = {u: found.get(_user_version_key(u), 0) for u in missing}
         stale = []
         for user_id in missing:
@@ -108,9 +153,7 @@ class ConsentCache:
                 stale.append(user_id)
         if stale:
             computed = compute(stale)
-            cache.set_many(
-                {_user_value_key(u): (versions[u], computed[u]) for u in stale}, VALUE_TTL
-            )
+            _set_many({_user_value_key(u): (versions[u], computed[u]) for u in stale}, VALUE_TTL)
             result.update(computed)
         # Under the lock, so an invalidation cannot slip between the check and the store.
         with self._lock:

@@ -45,11 +45,25 @@ def gunicorn_server(*, workers: int = 2, env: dict[str, str] | None = None) -> I
         "LOG_LEVEL": "WARNING",
         **(env or {}),
     }
+    # As a deployment does: production settings serve hashed static files from the manifest.
+    subprocess.run(  # noqa: S603  (our own interpreter, fixed arguments)
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=BASE_DIR,
+        env=server_env,
+        check=True,
+    )
     proc = subprocess.Popen(  # noqa: S603  (our own interpreter, fixed arguments)
         [
-            sys.executable, "-m", "gunicorn", "privacyportal.wsgi",
-            "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-            "--log-level", "warning",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "privacyportal.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
         ],
         cwd=BASE_DIR,
         env=server_env,

@@ -38,7 +38,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, Count, IntegerField, Q, Value, When
+from django.db.models import Count, Q
 from django.db.models.functions import Coalesce
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -66,6 +66,8 @@ from .models import (
     PrivacyRequest,
     Recipient,
     RequestEvent,
+    desk_effective_due,
+    desk_open_rank,
 )
 
 Status = PrivacyRequest.Status
@@ -124,10 +126,11 @@ class AssigneeFilter(admin.SimpleListFilter):
     parameter_name = "assignee"
 
     def lookups(self, request, model_admin):
+        # A semi-join on the assignee index; a JOIN with DISTINCT over every request
+        # took a third of a second on 100,000 requests.
         assignees = (
             get_user_model()
-            .objects.filter(assigned_requests__isnull=False)
-            .distinct()
+            .objects.filter(pk__in=PrivacyRequest.objects.values("assignee_id"))
             .order_by("nickname", "phone")
         )
         return [
@@ -268,6 +271,8 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
     list_display_links = ["short_reference"]
     list_select_related = ["user", "assignee"]
     list_filter = ["status", "kind", AssigneeFilter, DeadlineFilter]
+    # A filtered list counts its own rows only, not the whole table's as well.
+    show_full_result_count = False
     # Numbers as staff type them ("138 0013-8000", "+86 …") and reference prefixes:
     # see get_search_results.
     search_fields = ["user__phone"]
@@ -329,19 +334,13 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
         # Annotated before ordering (ModelAdmin.get_queryset orders first): the order uses them.
         return (
             self.model._default_manager.get_queryset()
-            .annotate(
-                effective_due=Coalesce("extended_to", "due_on"),
-                open_rank=Case(
-                    When(status__in=OPEN, then=Value(0)),
-                    default=Value(1),
-                    output_field=IntegerField(),
-                ),
-            )
+            .annotate(effective_due=desk_effective_due(), open_rank=desk_open_rank())
             .order_by(*self.get_ordering(request))
         )
 
     def get_ordering(self, request):
         # Open requests first, the most urgent on top; closed ones after, by their due date.
+        # The index privacyrequest_desk_order holds exactly this order.
         return ["open_rank", "effective_due", "pk"]
 
     def get_search_results(self, request, queryset, search_term):

@@ -2,9 +2,28 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+# The staff desk's order (requests.admin): open requests first, the most urgent on top,
+# then closed ones by their due date. The list sorts by these expressions and the table
+# has an index on the very same ones, so a page of 100 is read from the index instead of
+# sorting every request (a change here needs a migration, which the test suite asks for).
+OPEN_STATUS_VALUES = ("submitted", "in_progress", "propagating")
+
+
+def desk_open_rank():
+    return Case(
+        When(status__in=OPEN_STATUS_VALUES, then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+
+
+def desk_effective_due():
+    return Coalesce("extended_to", "due_on")
 
 
 class PrivacyRequest(models.Model):
@@ -25,7 +44,7 @@ class PrivacyRequest(models.Model):
         REJECTED = "rejected", _("Rejected")
         WITHDRAWN = "withdrawn", _("Withdrawn")
 
-    OPEN_STATUSES = (Status.SUBMITTED, Status.IN_PROGRESS, Status.PROPAGATING)
+    OPEN_STATUSES = tuple(map(Status, OPEN_STATUS_VALUES))
 
     class Ground(models.TextChoices):
         # Policy 4.2.1-4.2.5.
@@ -104,6 +123,9 @@ class PrivacyRequest(models.Model):
         indexes = [
             models.Index(fields=["user", "-created_at"]),
             models.Index(fields=["status", "due_on"]),
+            models.Index(
+                desk_open_rank(), desk_effective_due(), F("id"), name="privacyrequest_desk_order"
+            ),
         ]
         permissions = [
             (

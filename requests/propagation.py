@@ -19,12 +19,16 @@ import random
 import secrets
 import threading
 import time
-from datetime import timedelta
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
 
 import httpx
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -170,10 +174,13 @@ def deletion_notices_create(*, privacy_request: PrivacyRequest) -> int:
 
 
 def queue_notices(notice_ids) -> None:
-    from .tasks import deliver_notice_task
+    """Queue delivery in batches (one message, one claim, one recording per batch)."""
+    from .tasks import deliver_notices_task
 
-    for notice_id in notice_ids:
-        deliver_notice_task.delay(notice_id)
+    ids = list(notice_ids)
+    size = batch_size()
+    for start in range(0, len(ids), size):
+        deliver_notices_task.delay(ids[start : start + size])
 
 
 # --- the message -------------------------------------------------------------------------------
@@ -216,7 +223,13 @@ def notice_body(notice: DeletionNotice) -> bytes:
 
 
 _clients: dict[int, httpx.Client] = {}
+_pools: dict[int, ThreadPoolExecutor] = {}
 _clients_lock = threading.Lock()
+
+# A batch's notices are posted by this many threads over the process's one keep-alive
+# client: the wait for one recipient's answer overlaps the work on the next notice.
+POST_THREADS = 4
+BATCH_MAX = 50
 
 
 def _client() -> httpx.Client:
@@ -232,6 +245,27 @@ def _client() -> httpx.Client:
     return client
 
 
+def _pool() -> ThreadPoolExecutor:
+    """The posting threads, one pool per process (threads do not survive a fork)."""
+    pid = os.getpid()
+    pool = _pools.get(pid)
+    if pool is None:
+        with _clients_lock:
+            pool = _pools.get(pid)
+            if pool is None:
+                pool = ThreadPoolExecutor(POST_THREADS, thread_name_prefix="notice-post")
+                _pools[pid] = pool
+    return pool
+
+
+def batch_size() -> int:
+    """How many notices one claim takes: as many as the threads can post within half the
+    lease even if every recipient took the whole timeout, so that the sweep never re-queues
+    a batch that is still being posted (and never fewer than one round of the threads)."""
+    rounds = max(1, int(settings.NOTICE_LEASE // (2 * settings.NOTICE_TIMEOUT)))
+    return min(BATCH_MAX, POST_THREADS * rounds)
+
+
 def backoff(attempts: int) -> timedelta:
     """Exponential with full jitter: base·2^(n-1), capped, times a random factor in [0.5, 1]."""
     delay = min(
@@ -243,45 +277,65 @@ def backoff(attempts: int) -> timedelta:
 # --- delivering ---------------------------------------------------------------------------------
 
 
-def _claim(notice_id: int) -> DeletionNotice | None:
-    """Take a due notice, skipping one another worker holds; lease it for the attempt."""
+# What a post needs (``notice_body``, the signature, the endpoint): a batch loads no more.
+_POSTED_FIELDS = (
+    "idempotency_key",
+    "created_at",
+    "categories",
+    "subject_identifiers",
+    "attempts",
+    "recipient__name",
+    "recipient__endpoint",
+    "recipient__secret",
+    "request__reference",
+)
+
+
+def _claim(notice_ids: list[int]) -> list[DeletionNotice]:
+    """Take the due notices among these, skipping those another worker holds, and lease
+    them for the attempt: if this worker dies mid-attempt they are due again after it."""
+    now = timezone.now()
     with transaction.atomic():
-        notice = (
+        notices = list(
             DeletionNotice.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("recipient", "request")
-            .filter(pk=notice_id, status=Status.PENDING, next_attempt_at__lte=timezone.now())
-            .first()
+            .only(*_POSTED_FIELDS)
+            .filter(pk__in=notice_ids, status=Status.PENDING, next_attempt_at__lte=now)
+            .order_by("pk")
         )
-        if notice is None:
-            return None
+        if not notices:
+            return []
+        lease = now + timedelta(seconds=settings.NOTICE_LEASE)
+        DeletionNotice.objects.filter(pk__in=[notice.pk for notice in notices]).update(
+            attempts=F("attempts") + 1, next_attempt_at=lease
+        )
+    for notice in notices:
         notice.attempts += 1
-        # The lease: if this worker dies mid-attempt the notice is due again after it.
-        notice.next_attempt_at = timezone.now() + timedelta(seconds=settings.NOTICE_LEASE)
-        notice.save(update_fields=["attempts", "next_attempt_at"])
-        return notice
+        notice.next_attempt_at = lease
+    return notices
 
 
-def notice_deliver(notice_id: int) -> str | None:
-    """Post one due notice and record what happened; returns its new status, or None."""
-    notice = _claim(notice_id)
-    if notice is None:
-        return None
+@dataclass(frozen=True)
+class _Outcome:
+    notice_id: int
+    started: datetime
+    status_code: int | None
+    error: str
+    duration: int
+
+
+def _post(notice: DeletionNotice) -> _Outcome:
+    """One signed POST (no database here: it runs in a posting thread)."""
+    started = timezone.now()
     if not notice.recipient.secret:
         # Never post unsigned: the recipient could not tell the notice is ours.
-        return _record(
-            notice.pk,
-            started=timezone.now(),
-            status_code=None,
-            error="no signing secret",
-            duration=0,
-        )
+        return _Outcome(notice.pk, started, None, "no signing secret", 0)
     body = notice_body(notice)
     headers = {
         "Content-Type": "application/json",
         "Idempotency-Key": str(notice.idempotency_key),
         SIGNATURE_HEADER: sign(body, notice.recipient.secret),
     }
-    started = timezone.now()
     clock = time.perf_counter()
     status_code, error = None, ""
     try:
@@ -291,45 +345,77 @@ def notice_deliver(notice_id: int) -> str | None:
             error = f"HTTP {status_code}"
     except httpx.HTTPError as exc:
         error = type(exc).__name__
-    duration = int((time.perf_counter() - clock) * 1000)
-    return _record(
-        notice.pk, started=started, status_code=status_code, error=error, duration=duration
+    return _Outcome(
+        notice.pk, started, status_code, error, int((time.perf_counter() - clock) * 1000)
     )
+
+
+def notices_deliver(notice_ids) -> dict[int, str]:
+    """Post the due notices among these and record what happened: {notice id: new status}.
+
+    At most ``batch_size()`` notices are claimed, posted and recorded at a time.
+    """
+    ids = list(notice_ids)
+    statuses: dict[int, str] = {}
+    size = batch_size()
+    for start in range(0, len(ids), size):
+        notices = _claim(ids[start : start + size])
+        if notices:
+            statuses.update(_record(list(_pool().map(_post, notices))))
+    return statuses
 
 
 @transaction.atomic
-def _record(notice_id, *, started, status_code, error, duration) -> str:
-    # The notice row only: the request's row is not needed here, and locking it would make
-    # every worker recording an outcome for the same deletion wait for the others.
-    notice = DeletionNotice.objects.select_for_update().get(pk=notice_id)
-    NoticeAttempt.objects.create(
-        notice=notice,
-        started_at=started,
-        status_code=status_code,
-        error=error,
-        duration_ms=duration,
+def _record(outcomes: list[_Outcome]) -> dict[int, str]:
+    # The notice rows only: the request's row is not needed here, and locking it would make
+    # every worker recording outcomes for the same deletion wait for the others.
+    notices = {
+        notice.pk: notice
+        for notice in DeletionNotice.objects.select_for_update()
+        .only("status", "attempts")
+        .filter(pk__in=[outcome.notice_id for outcome in outcomes])
+        .order_by("pk")
+    }
+    NoticeAttempt.objects.bulk_create(
+        NoticeAttempt(
+            notice_id=outcome.notice_id,
+            started_at=outcome.started,
+            status_code=outcome.status_code,
+            error=outcome.error,
+            duration_ms=outcome.duration,
+        )
+        for outcome in outcomes
     )
-    if notice.status != Status.PENDING:
-        # Confirmed (or closed by staff) while this attempt ran: nothing more to do.
-        return notice.status
-    if not error:
-        notice.status = Status.DELIVERED
-        notice.delivered_at = timezone.now()
-        notice.next_attempt_at = None
-        notice.last_error = ""
-    elif notice.attempts >= settings.NOTICE_MAX_ATTEMPTS:
-        notice.status = Status.FAILED
-        notice.next_attempt_at = None
-        notice.last_error = error
-        transaction.on_commit(lambda: _alert_officers(notice_id))
-    else:
-        delay = backoff(notice.attempts)
-        notice.next_attempt_at = timezone.now() + delay
-        notice.last_error = error
-        if delay <= RETRY_BY_MESSAGE_WITHIN:
-            transaction.on_commit(lambda: _queue_retry(notice_id, delay))
-    notice.save(update_fields=["status", "delivered_at", "next_attempt_at", "last_error"])
-    return notice.status
+    now = timezone.now()
+    delivered, retried = [], []
+    for outcome in outcomes:
+        notice = notices[outcome.notice_id]
+        if notice.status != Status.PENDING:
+            # Confirmed (or closed by staff) while this attempt ran: nothing more to do.
+            continue
+        if not outcome.error:
+            notice.status = Status.DELIVERED
+            delivered.append(notice.pk)
+            continue
+        if notice.attempts >= settings.NOTICE_MAX_ATTEMPTS:
+            notice.status = Status.FAILED
+            notice.next_attempt_at = None
+            transaction.on_commit(partial(_alert_officers, notice.pk))
+        else:
+            delay = backoff(notice.attempts)
+            notice.next_attempt_at = now + delay
+            if delay <= RETRY_BY_MESSAGE_WITHIN:
+                transaction.on_commit(partial(_queue_retry, notice.pk, delay))
+        notice.last_error = outcome.error
+        retried.append(notice)
+    # Delivered notices all change alike: one UPDATE. Failures differ (each its own backoff)
+    # and are few; bulk_update's CASE per row would cost more than the rest of the batch.
+    DeletionNotice.objects.filter(pk__in=delivered).update(
+        status=Status.DELIVERED, delivered_at=now, next_attempt_at=None, last_error=""
+    )
+    if retried:
+        DeletionNotice.objects.bulk_update(retried, ["status", "next_attempt_at", "last_error"])
+    return {notice_id: notice.status for notice_id, notice in notices.items()}
 
 
 # A retry due within this is queued at once with a countdown (the worker holds the message
@@ -339,9 +425,9 @@ RETRY_BY_MESSAGE_WITHIN = timedelta(minutes=10)
 
 
 def _queue_retry(notice_id: int, delay: timedelta) -> None:
-    from .tasks import deliver_notice_task
+    from .tasks import deliver_notices_task
 
-    deliver_notice_task.apply_async((notice_id,), countdown=delay.total_seconds())
+    deliver_notices_task.apply_async(([notice_id],), countdown=delay.total_seconds())
 
 
 def notices_due(limit: int = 5000) -> list[int]:

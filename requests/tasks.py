@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from .access_copy import build_access_copy
-from .propagation import notice_deliver, notices_due
+from .propagation import notices_deliver, notices_due, queue_notices
 from .services import access_copies_due
 
 
@@ -29,13 +29,12 @@ def access_copies_sweep() -> None:
 
 
 @shared_task(acks_late=True)
-def deliver_notice_task(notice_id: int) -> None:
-    """Thin: the notice row says whether it is due; a duplicate message finds nothing to do."""
-    notice_deliver(notice_id)
+def deliver_notices_task(notice_ids: list[int]) -> None:
+    """Thin: each notice row says whether it is due; a duplicate message finds nothing to do."""
+    notices_deliver(notice_ids)
 
 
 @shared_task
 def notices_sweep() -> None:
     """Queue every notice that is due, whatever happened to its earlier message."""
-    for notice_id in notices_due():
-        deliver_notice_task.delay(notice_id)
+    queue_notices(notices_due())

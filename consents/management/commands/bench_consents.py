@@ -2,7 +2,8 @@
 
 Run against the real services (``make bench``): it creates its own users
 (numbers +86170…, created once and reused) with a realistic mix of grants.
-It prints figures; it asserts nothing.
+It prints figures and adds them to the results file
+(``privacyportal.benchresults``); it asserts nothing.
 """
 
 import statistics
@@ -17,8 +18,10 @@ from consents import selectors
 from consents.cache import consent_cache
 from consents.models import Channel, ConsentEvent, LedgerHead, Purpose
 from consents.services import consent_grant
+from privacyportal.benchresults import report
 
 BENCH_PREFIX = "+86170"
+BULK_COLD_RUNS = 5
 
 
 class Command(BaseCommand):
@@ -69,13 +72,16 @@ class Command(BaseCommand):
             selectors.consent_is_given(user=user, purpose=purpose)
         warm = (time.perf_counter() - start) / repeat
 
-        # Bulk of 1,000 users, cold and warm.
+        # Bulk of 1,000 users, cold (nothing cached anywhere) and warm. One cold run is
+        # a few milliseconds of a shared machine: the median of several says more.
         bulk_ids = user_ids[:1000]
-        cache.delete_many([f"consent:u:{u}" for u in bulk_ids] + ["consent:catalogue"])
-        consent_cache.reset_local()
-        start = time.perf_counter()
-        answers = selectors.consents_given(user_ids=bulk_ids, purpose=purpose)
-        bulk_cold = time.perf_counter() - start
+        bulk_cold_runs = []
+        for _ in range(BULK_COLD_RUNS):
+            cache.delete_many([f"consent:u:{u}" for u in bulk_ids] + ["consent:catalogue"])
+            consent_cache.reset_local()
+            start = time.perf_counter()
+            answers = selectors.consents_given(user_ids=bulk_ids, purpose=purpose)
+            bulk_cold_runs.append(time.perf_counter() - start)
         bulk_warm_runs = []
         for _ in range(20):
             start = time.perf_counter()
@@ -88,42 +94,39 @@ class Command(BaseCommand):
             f"with '{purpose}' on), {Purpose.objects.count()} purposes, "
             f"{ConsentEvent.objects.count()} ledger events"
         )
-        rows = [
-            ("consent check, warm (process memory)", warm * 1e6, "µs", "≤ 50 µs", warm * 1e6 <= 50),
-            (
-                "consent check, warm in Redis only (median)",
-                statistics.median(redis_warm) * 1e6,
-                "µs",
-                "",
-                None,
-            ),
-            (
-                "consent check, cold (median, from PostgreSQL)",
-                statistics.median(cold) * 1e6,
-                "µs",
-                "",
-                None,
-            ),
-            (
-                "bulk check of 1,000 users, warm (median)",
-                statistics.median(bulk_warm_runs) * 1e3,
-                "ms",
-                "≤ 20 ms",
-                statistics.median(bulk_warm_runs) * 1e3 <= 20,
-            ),
-            (
-                "bulk check of 1,000 users, cold",
-                bulk_cold * 1e3,
-                "ms",
-                "≤ 20 ms",
-                bulk_cold * 1e3 <= 20,
-            ),
-        ]
-        for name, value, unit, goal, met in rows:
-            verdict = "" if met is None else ("  met" if met else "  NOT MET")
-            self.stdout.write(
-                f"  {name}: {value:,.1f} {unit}" + (f"  (goal {goal}){verdict}" if goal else "")
-            )
+        report(
+            self.stdout,
+            name="consent check, warm (process memory)",
+            value=warm * 1e6,
+            unit="µs",
+            goal="<= 50",
+        )
+        report(
+            self.stdout,
+            name="consent check, warm in Redis only (median)",
+            value=statistics.median(redis_warm) * 1e6,
+            unit="µs",
+        )
+        report(
+            self.stdout,
+            name="consent check, cold from PostgreSQL (median)",
+            value=statistics.median(cold) * 1e6,
+            unit="µs",
+        )
+        report(
+            self.stdout,
+            name="bulk consent check of 1,000 users, warm (median)",
+            value=statistics.median(bulk_warm_runs) * 1e3,
+            unit="ms",
+            goal="<= 20",
+        )
+        report(
+            self.stdout,
+            name="bulk consent check of 1,000 users, cold (median)",
+            value=statistics.median(bulk_cold_runs) * 1e3,
+            unit="ms",
+            goal="<= 20",
+        )
 
     def _bench_users(self, count: int) -> list[int]:
         User = get_user_model()

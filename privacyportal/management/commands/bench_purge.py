@@ -11,7 +11,7 @@ Run against the real services (``make bench``). Four benchmark users (+861720000
    ``DELETE FROM accounts_browsingrecord WHERE occurred_at < %s``: the floor a batched
    purge is compared with (it is one long transaction, which the purge must never be).
 
-It prints figures against their goals; it asserts nothing.
+It reports figures against their goals (``privacyportal.benchresults``); it asserts nothing.
 """
 
 import time
@@ -23,6 +23,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import BrowsingRecord
+from privacyportal.benchresults import report
 from privacyportal.registry import registry
 from privacyportal.retention import BATCH_SIZE, purge_run
 
@@ -84,31 +85,57 @@ class Command(BaseCommand):
         kept_after_raw = self._count(users)
 
         ratio = purge_seconds / raw_seconds if raw_seconds else float("inf")
-        longest = result.longest_batch_ms
-        lines = [
-            (
-                f"purge of {result.rows:,} rows: {purge_seconds:,.2f} s; raw DELETE "
-                f"({raw_rows:,} rows): {raw_seconds:,.2f} s; ratio {ratio:,.2f}",
-                f"≤ {GOAL_RATIO}",
-                ratio <= GOAL_RATIO,
-            ),
-            (
-                f"longest purge transaction: {longest:,} ms "
-                f"({result.batches:,} transactions, {result.rows / purge_seconds:,.0f} rows/s)",
-                f"≤ {GOAL_LONGEST_MS} ms",
-                longest <= GOAL_LONGEST_MS,
-            ),
-            (
-                f"rows within their period kept: {kept_after_purge:,} after the purge, "
-                f"{kept_after_raw:,} after the raw DELETE (of {IN_PERIOD_ROWS:,})",
-                "",
-                None,
-            ),
-            (f"inserting {rows:,} rows: {insert_seconds:,.2f} s", "", None),
-        ]
-        for text, goal, met in lines:
-            verdict = "" if met is None else ("  met" if met else "  NOT MET")
-            self.stdout.write(f"  {text}" + (f"  (goal {goal}){verdict}" if goal else ""))
+        report(
+            self.stdout,
+            name=f"purge of {result.rows:,} rows: time",
+            value=purge_seconds,
+            unit="s",
+            ndigits=2,
+        )
+        report(
+            self.stdout,
+            name=f"purge: raw DELETE of the same {raw_rows:,} rows: time",
+            value=raw_seconds,
+            unit="s",
+            ndigits=2,
+        )
+        report(
+            self.stdout,
+            name="purge ÷ raw DELETE, time",
+            value=ratio,
+            unit="ratio",
+            goal=f"<= {GOAL_RATIO}",
+            ndigits=2,
+        )
+        report(
+            self.stdout,
+            name=f"purge: longest transaction (of {result.batches:,})",
+            value=result.longest_batch_ms,
+            unit="ms",
+            goal=f"<= {GOAL_LONGEST_MS}",
+            ndigits=0,
+        )
+        report(
+            self.stdout,
+            name=f"purge: rows within their period kept (of {IN_PERIOD_ROWS:,}), after the purge",
+            value=kept_after_purge,
+            unit="rows",
+            ndigits=0,
+        )
+        report(
+            self.stdout,
+            name=f"purge: rows within their period kept (of {IN_PERIOD_ROWS:,}), after the raw DELETE",
+            value=kept_after_raw,
+            unit="rows",
+            ndigits=0,
+        )
+        report(
+            self.stdout,
+            name=f"purge: inserting {rows:,} rows (reference)",
+            value=insert_seconds,
+            unit="s",
+            ndigits=2,
+        )
         self._clear(users)
 
     def _bench_users(self) -> list[int]:

@@ -5,7 +5,8 @@ and their records are created once and reused; each run files a fresh access req
 (rows made directly: the SMS check is not what is measured), deletes the previous
 run's requests and ZIP files, and builds the copy in a fresh child process, so the
 figures are the build's alone: wall time, and peak RSS against the same process's
-RSS right after ``django.setup()``. It prints figures; it asserts nothing.
+RSS right after ``django.setup()``. It reports figures (``privacyportal.benchresults``);
+it asserts nothing.
 """
 
 import json
@@ -26,6 +27,7 @@ from accounts.models import BrowsingRecord, SecurityEvent
 from consents.models import Channel, LedgerHead, Purpose
 from consents.selectors import version_in_force
 from consents.services import consent_grant, policy_accept
+from privacyportal.benchresults import report
 from privacyportal.registry import registry
 from requests.deadlines import due_date
 from requests.models import AccessCopy, PrivacyRequest
@@ -102,25 +104,43 @@ class Command(BaseCommand):
             f"access copy benchmark: {browsing:,} browsing records, {rows:,} rows in "
             f"{len(counts)} kinds, built in a fresh process"
         )
-        lines = [
-            (
-                f"access copy, {browsing:,} records: {seconds:,.2f} s",
-                f"≤ {GOAL_SECONDS} s",
-                seconds <= GOAL_SECONDS,
-            ),
-            (f"peak RSS: {peak_mb:,.1f} MB", f"≤ {GOAL_RSS_MB} MB", peak_mb <= GOAL_RSS_MB),
-            (
-                f"RSS after django.setup(): {baseline_mb:,.1f} MB "
-                f"(the build added {peak_mb - baseline_mb:,.1f} MB)",
-                "",
-                None,
-            ),
-            (f"ZIP size: {copy.size / 1024 / 1024:,.1f} MB ({copy.file.name})", "", None),
-            (f"throughput: {rows / seconds:,.0f} rows/s", "", None),
-        ]
-        for text, goal, met in lines:
-            verdict = "" if met is None else ("  met" if met else "  NOT MET")
-            self.stdout.write(f"  {text}" + (f"  (goal {goal}){verdict}" if goal else ""))
+        report(
+            self.stdout,
+            name=f"access copy of {browsing:,} records: build time",
+            value=seconds,
+            unit="s",
+            goal=f"<= {GOAL_SECONDS}",
+            ndigits=2,
+        )
+        report(
+            self.stdout,
+            name="access copy: peak RSS of the building process",
+            value=peak_mb,
+            unit="MB",
+            goal=f"<= {GOAL_RSS_MB}",
+            ndigits=1,
+        )
+        report(
+            self.stdout,
+            name="access copy: RSS after django.setup() (the build added the rest)",
+            value=baseline_mb,
+            unit="MB",
+            ndigits=1,
+        )
+        report(
+            self.stdout,
+            name=f"access copy: ZIP size ({copy.file.name})",
+            value=copy.size / 1024 / 1024,
+            unit="MB",
+            ndigits=1,
+        )
+        report(
+            self.stdout,
+            name="access copy: throughput",
+            value=rows / seconds,
+            unit="rows/s",
+            ndigits=0,
+        )
 
     def _bench_user(self, records: int):
         User = get_user_model()

@@ -11,7 +11,8 @@ answers 200 at once and sends no confirmation: what is measured is delivery. The
 3. starts ``celery worker --pool=prefork --concurrency=2`` and, once it answers a ping,
    queues the notices (``queue_notices``) and waits until all are delivered.
 
-It prints notices/s for both, and their ratio; it asserts nothing.
+It reports notices/s for both, and their ratio (``privacyportal.benchresults``); it
+asserts nothing.
 """
 
 import os
@@ -32,6 +33,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from privacyportal import celery_app
+from privacyportal.benchresults import report
 from requests import propagation
 from requests.deadlines import due_date
 from requests.models import DeletionNotice, NoticeAttempt, PrivacyRequest, Recipient
@@ -123,7 +125,8 @@ class Command(BaseCommand):
             privacy_request = self._fresh_notices(notices, endpoint)
             ids = list(privacy_request.notices.values_list("pk", flat=True))
             bodies = self._bodies(privacy_request)
-            queries = self._queries_per_delivery(endpoint)
+            batch = propagation.batch_size()
+            queries = self._queries_per_batch(batch)
 
             before = _Sample(base, senders=[os.getpid()], recipient=recipient.pid)
             self._bare_loop(endpoint, bodies, threads)
@@ -148,46 +151,58 @@ class Command(BaseCommand):
             Path(log_name).unlink(missing_ok=True)
 
         failed = notices - delivered
+        if failed:
+            raise CommandError(f"{failed:,} of {notices:,} notices were not delivered.")
         portal_rate = notices / portal["seconds"]
         bare_rate = notices / bare["seconds"]
-        ratio = portal_rate / bare_rate
-        lines = [
-            (
-                f"portal (broker + {WORKERS[pool]}): {portal['seconds']:,.2f} s, "
-                f"{portal_rate:,.0f} notices/s (queueing took {queued:,.2f} s)",
-                "",
-                None,
-            ),
-            (
-                f"bare httpx loop ({threads} threads, keep-alive): {bare['seconds']:,.2f} s, "
-                f"{bare_rate:,.0f} posts/s",
-                "",
-                None,
-            ),
-            (f"ratio portal / bare: {ratio:.2f}", f"≥ {GOAL_RATIO}", ratio >= GOAL_RATIO),
-            (f"queries per delivery (in-process probe): {queries}", "", None),
-        ]
+        report(
+            self.stdout,
+            name=f"notices delivered: portal (broker + {WORKERS[pool]}, queueing {queued:,.2f} s)",
+            value=portal_rate,
+            unit="notices/s",
+            ndigits=0,
+        )
+        report(
+            self.stdout,
+            name=f"notices delivered: bare httpx loop ({threads} threads, keep-alive)",
+            value=bare_rate,
+            unit="posts/s",
+            ndigits=0,
+        )
+        report(
+            self.stdout,
+            name="notices delivered: portal ÷ bare httpx loop",
+            value=portal_rate / bare_rate,
+            unit="ratio",
+            goal=f">= {GOAL_RATIO}",
+            ndigits=2,
+        )
+        report(
+            self.stdout,
+            name=f"notices delivered: queries per batch of {batch} (in-process probe)",
+            value=queries,
+            unit="queries",
+            ndigits=0,
+        )
         for name, sample, sender in (
             ("portal", portal, "the workers"),
             ("bare", bare, "the loop (this process)"),
         ):
-            lines.append(
-                (
-                    f"{name}: {sample['posts']:,} posts over {sample['connections']:,} TCP "
-                    f"connection(s); CPU per notice: {sender} "
-                    f"{sample['sender_ms'] / notices:.2f} ms, the recipient "
-                    f"{sample['recipient_ms'] / notices:.2f} ms, whole machine "
-                    f"{sample['cpu_ms'] / notices:.2f} ms ({sample['busy']:.0%} of "
-                    f"{os.cpu_count()} CPUs busy, other load included)",
-                    "",
-                    None,
-                )
+            self.stdout.write(
+                f"  {name}: {sample['posts']:,} posts over {sample['connections']:,} TCP "
+                f"connection(s); CPU per notice: {sender} "
+                f"{sample['sender_ms'] / notices:.2f} ms, the recipient "
+                f"{sample['recipient_ms'] / notices:.2f} ms, whole machine "
+                f"{sample['cpu_ms'] / notices:.2f} ms ({sample['busy']:.0%} of "
+                f"{os.cpu_count()} CPUs busy, other load included)"
             )
-        if failed:
-            lines.append((f"NOT delivered: {failed:,}", "", None))
-        for text, goal, met in lines:
-            verdict = "" if met is None else ("  met" if met else "  NOT MET")
-            self.stdout.write(f"  {text}" + (f"  (goal {goal}){verdict}" if goal else ""))
+            report(
+                self.stdout,
+                name=f"notices delivered: {name}, CPU per notice of {sender}",
+                value=sample["sender_ms"] / notices,
+                unit="ms",
+                ndigits=2,
+            )
 
     # --- the rows -----------------------------------------------------------------------
 
@@ -265,10 +280,9 @@ class Command(BaseCommand):
             )
         return bodies
 
-    def _queries_per_delivery(self, endpoint: str) -> int:
-        """Deliver one extra notice here (a request of its own) and count its queries."""
+    def _queries_per_batch(self, size: int) -> int:
+        """Deliver one batch of extra notices here (a request of their own); count queries."""
         user = get_user_model().objects.get(phone=BENCH_PHONE)
-        recipient = Recipient.objects.filter(name__startswith=RECIPIENT_PREFIX).first()
         now = timezone.now()
         probe_request = PrivacyRequest.objects.create(
             user=user,
@@ -278,14 +292,19 @@ class Command(BaseCommand):
             verified_at=now,
             due_on=due_date(now),
         )
-        notice = DeletionNotice.objects.create(
-            request=probe_request,
-            recipient=recipient,
-            status=DeletionNotice.Status.PENDING,
-            next_attempt_at=now,
+        notices = DeletionNotice.objects.bulk_create(
+            DeletionNotice(
+                request=probe_request,
+                recipient_id=recipient_id,
+                status=DeletionNotice.Status.PENDING,
+                next_attempt_at=now,
+            )
+            for recipient_id in Recipient.objects.filter(name__startswith=RECIPIENT_PREFIX)
+            .order_by("name")
+            .values_list("pk", flat=True)[:size]
         )
         with CaptureQueriesContext(connection) as captured:
-            propagation.notice_deliver(notice.pk)
+            propagation.notices_deliver([notice.pk for notice in notices])
         return len(captured)
 
     # --- the two measurements -------------------------------------------------------------

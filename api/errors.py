@@ -53,7 +53,8 @@ def error_response(
 
 def _field_name(loc) -> str:
     # ninja puts the source first ("body", "path"); the name of the body argument follows.
-    parts = [str(p) for p in loc[1:]]
+    # pydantic names the member of a union it tried ("function-wrap[...]"): not a field.
+    parts = [str(p) for p in loc[1:] if "[" not in str(p)]
     if loc and loc[0] == "body" and len(parts) > 1:
         parts = parts[1:]
     return ".".join(parts) or str(loc[0])

@@ -42,17 +42,23 @@ def _mobile(value: str) -> str:
         raise ValueError(" ".join(str(m) for m in error.messages)) from None
 
 
-class UserRef(Input):
-    """Exactly one of ``id`` (the portal's user id) and ``phone`` (a CN mobile number)."""
+Phone = Annotated[
+    str,
+    Field(min_length=1, max_length=32, examples=["+86 138 0013 8000"]),
+    AfterValidator(_mobile),
+]
 
-    id: UserId | None = None
-    phone: Annotated[str, Field(min_length=1, max_length=32), AfterValidator(_mobile)] | None = None
 
-    @model_validator(mode="after")
-    def _exactly_one(self):
-        if (self.id is None) == (self.phone is None):
-            raise ValueError("Give exactly one of id and phone.")
-        return self
+class UserById(Input):
+    id: UserId = Field(examples=[1])
+
+
+class UserByPhone(Input):
+    phone: Phone = Field(description="A CN mobile number: spaces, dashes, +86 or 0086 are fine.")
+
+
+# Exactly one of the two: an id (the portal's user id) or a mobile number.
+UserRef = UserById | UserByPhone
 
 
 def _aware_and_past(value: datetime) -> datetime:
@@ -68,9 +74,17 @@ def _aware_and_past(value: datetime) -> datetime:
 class DisclosureIn(Input):
     user: UserRef
     recipient: UserId | Annotated[str, Field(min_length=1, max_length=200, pattern=OneLine)] = (
-        Field(description="The recipient's id or its name in the register.")
+        Field(
+            description="The recipient's id or its name in the register.",
+            examples=["Acme Logistics"],
+        )
     )
-    categories: list[Code] = Field(min_length=1, max_length=CATEGORIES_MAX)
+    categories: list[Code] = Field(
+        min_length=1,
+        max_length=CATEGORIES_MAX,
+        json_schema_extra={"uniqueItems": True},
+        examples=[["phone_number"]],
+    )
     basis: Literal["consent", "legal_exception"]
     legal_exception: Literal[tuple(Disclosure.LegalException.values)] | None = Field(  # type: ignore[valid-type]
         None, description="Policy 3.4.x; required when the basis is legal_exception."
@@ -79,7 +93,7 @@ class DisclosureIn(Input):
         "", description="Why the legal exception applies; required with it."
     )
     subject_identifier: Annotated[str, Field(min_length=1, max_length=200, pattern=OneLine)] = (
-        Field(description="What the recipient knows the user by.")
+        Field(description="What the recipient knows the user by.", examples=["cust-42"])
     )
     disclosed_at: (
         Annotated[datetime, Field(strict=False), AfterValidator(_aware_and_past)] | None
@@ -116,7 +130,12 @@ class ConsentOut(Schema):
 
 
 class BulkCheckIn(Input):
-    user_ids: list[UserId] = Field(min_length=1, max_length=BULK_MAX)
+    user_ids: list[UserId] = Field(
+        min_length=1,
+        max_length=BULK_MAX,
+        json_schema_extra={"uniqueItems": True},
+        examples=[[1, 2, 3]],
+    )
 
     @model_validator(mode="after")
     def _distinct(self):
@@ -136,12 +155,13 @@ class BulkCheckOut(Schema):
 
 
 class ActivityIn(Input):
-    user_id: UserId
+    user_id: UserId = Field(examples=[1])
     kind: Literal["search", "view"] = Field(
         description="search: a search query; view: a page or item viewed (its title)."
     )
     text: Annotated[str, Field(min_length=1, max_length=200)] = Field(
-        description="The query as typed, or the title of what was viewed."
+        description="The query as typed, or the title of what was viewed.",
+        examples=["running shoes"],
     )
 
 

@@ -33,11 +33,14 @@ from .schemas import (
     DisclosureOut,
     ErrorOut,
     NoticeOut,
+    UserById,
 )
 
 REFUSALS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 413: ErrorOut}
 BODY_REFUSALS = {**REFUSALS, 415: ErrorOut, 422: ErrorOut}
-PurposeCode = Path(..., min_length=1, max_length=64, description="A purpose code.")
+PurposeCode = Path(
+    ..., min_length=1, max_length=64, description="A purpose code.", example="personalisation"
+)
 
 api = NinjaAPI(
     title="Privacy portal internal API",
@@ -75,7 +78,7 @@ def _check(purpose: str) -> None:
     summary="May this user's data be used for this purpose now?",
 )
 def consent_check(
-    request, purpose: str = PurposeCode, user_id: int = Path(..., ge=1, le=2**63 - 1)
+    request, purpose: str = PurposeCode, user_id: int = Path(..., ge=1, le=2**63 - 1, example=1)
 ):
     _check(purpose)
     closed = selectors.users_closed(user_ids=[user_id])
@@ -127,7 +130,11 @@ def consent_check_bulk(request, payload: BulkCheckIn, purpose: str = PurposeCode
     summary="Record that the caller shared a user's data with a recipient.",
 )
 def disclosure_create(request, payload: DisclosureIn):
-    user = selectors.user_by_ref(user_id=payload.user.id, phone=payload.user.phone)
+    ref = payload.user
+    if isinstance(ref, UserById):
+        user = selectors.user_by_ref(user_id=ref.id)
+    else:
+        user = selectors.user_by_ref(phone=ref.phone)
     if user is None:
         raise ApiError(404, "No user has this id or mobile number.", code="unknown_user")
     if user.closed_at is not None:

@@ -7,4 +7,4 @@ class ApiConfig(AppConfig):
     verbose_name = _("Internal API")
 
     def ready(self) -> None:
-        from . import personal_data  # noqa: F401  (registers the exemption)
+        from . import personal_data, signals  # noqa: F401  (the exemption, the receivers)

@@ -1,10 +1,11 @@
 """Who is calling: a bearer token names the service, and each operation needs one scope.
 
 Every call checks its token, so the check must be cheap: the token's digest maps to
-the service and its scopes in the Django cache (Redis, shared by every process), and
-the database is asked only on a miss. Revocation must still count at once, in every
-process: it writes a "revoked" marker over the entry after commit, and readers only
-ever *add* entries, so a copy read just before the revocation committed can never
+the service and its scopes in process memory (``api.memory``), then in the Django cache
+(Redis, shared by every process), and the database is asked only on a miss. Revocation
+must still count at once, in every process: after commit it writes a "revoked" marker
+over the Redis entry and drops the entry from every process's memory; readers only ever
+*add* Redis entries, so a copy read just before the revocation committed can never
 overwrite the marker. Scopes never change after a token is made (staff revoke and
 make a new one), so a cached live entry is right until a marker replaces it.
 """
@@ -20,6 +21,7 @@ from django.utils import timezone
 from ninja.errors import AuthorizationError
 from ninja.security import HttpBearer
 
+from .memory import memory, token_key
 from .models import ServiceToken
 from .services import TOKEN_PREFIX, token_digest
 
@@ -50,6 +52,19 @@ def caller_for(plaintext: str) -> Caller | None:
     if not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > TOKEN_MAX_LENGTH:
         return None
     digest = token_digest(plaintext)
+    entry = memory.get(token_key(digest))
+    if entry is None:
+        epoch = memory.epoch()
+        entry = _shared_entry(digest)
+        if entry is None:
+            return None
+        memory.put(token_key(digest), entry, epoch)
+    if entry == REVOKED:
+        return None
+    return Caller(*entry)
+
+
+def _shared_entry(digest: str):
     key = _key(digest)
     entry = cache.get(key)
     if entry is None:
@@ -64,14 +79,13 @@ def caller_for(plaintext: str) -> Caller | None:
         pk, service, prefix, scopes, revoked_at = row
         entry = REVOKED if revoked_at is not None else (pk, service, prefix, tuple(scopes))
         cache.add(key, entry, CACHE_TTL)
-    if entry == REVOKED:
-        return None
-    return Caller(*entry)
+    return entry
 
 
 def forget_token(digest: str) -> None:
-    """Call after the revocation commits."""
+    """Call after the revocation commits: the marker in Redis first, then every process's memory."""
     cache.set(_key(digest), REVOKED, CACHE_TTL)
+    memory.forget(token_key(digest))
 
 
 def _touch(caller: Caller) -> None:

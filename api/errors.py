@@ -53,8 +53,9 @@ def error_response(
 
 def _field_name(loc) -> str:
     # ninja puts the source first ("body", "path"); the name of the body argument follows.
-    # pydantic names the member of a union it tried ("function-wrap[...]"): not a field.
-    parts = [str(p) for p in loc[1:] if "[" not in str(p)]
+    # pydantic also names the member of a union it tried (UserById): a class, not a field.
+    # The API's fields are all snake_case, so a capital letter marks such a name.
+    parts = [str(p) for p in loc[1:] if not str(p)[:1].isupper()]
     if loc and loc[0] == "body" and len(parts) > 1:
         parts = parts[1:]
     return ".".join(parts) or str(loc[0])

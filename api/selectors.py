@@ -13,6 +13,8 @@ from consents.models import DataCategory
 from requests.models import DeletionNotice, Recipient
 from requests.propagation import sign
 
+from .memory import memory
+
 # How far a polling recipient's clock may be from ours.
 POLL_CLOCK_SKEW = 300
 
@@ -26,13 +28,21 @@ def user_by_ref(*, user_id: int | None = None, phone: str | None = None):
 
 
 def users_closed(*, user_ids: list[int]) -> dict[int, bool]:
-    """Whether each existing account is closed; ids without an account are left out."""
-    return {
-        pk: closed_at is not None
-        for pk, closed_at in get_user_model()
-        .objects.filter(pk__in=user_ids)
-        .values_list("pk", "closed_at")
-    }
+    """Whether each existing account is closed; ids without an account are left out.
+
+    From process memory when it can (``api.memory``; closing or deleting an account drops
+    the entry, see ``api.signals``); only accounts that exist are remembered.
+    """
+    result = memory.get_many(user_ids)
+    missing = [u for u in user_ids if u not in result]
+    if missing:
+        epoch = memory.epoch()
+        for pk, closed_at in (
+            get_user_model().objects.filter(pk__in=missing).values_list("pk", "closed_at")
+        ):
+            result[pk] = closed_at is not None
+            memory.put(pk, result[pk], epoch)
+    return result
 
 
 def recipient_by_ref(*, ref: int | str) -> Recipient | None:

@@ -61,3 +61,13 @@ def recipient():
     recipient = Recipient.objects.create(name="Acme Logistics", contact="dpo@acme.example")
     recipient.data_categories.set(DataCategory.objects.filter(code__in=["phone_number", "profile"]))
     return recipient
+
+
+@pytest.fixture(autouse=True)
+def _empty_api_memory():
+    """The suite flushes Redis and the tables between tests; memory must not outlive them."""
+    from api.memory import memory
+
+    memory.reset()
+    yield
+    memory.reset()

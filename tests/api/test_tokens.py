@@ -2,6 +2,7 @@
 and the audit rows. A refused call changes nothing."""
 
 import logging
+import time
 
 import pytest
 
@@ -201,3 +202,27 @@ def test_last_used_is_recorded(api, consenting_user, make_token):
     api.get(f"/consents/personalisation/users/{consenting_user.pk}")
 
     assert ServiceToken.objects.get(service="shop").last_used_at is not None
+
+
+def test_another_process_revoking_drops_the_token_from_this_ones_memory(make_token):
+    """What a revocation in another process publishes reaches this process's memory."""
+    from django.core.cache import cache
+
+    from api.memory import CHANNEL, memory, token_key
+
+    token, plaintext = make_token()
+    key = token_key(token.digest)
+    for _ in range(500):  # until the listener has subscribed and memory is in use
+        caller_for(plaintext)
+        if memory.get(key) is not None:
+            break
+        time.sleep(0.01)
+    assert memory.get(key) is not None
+
+    cache._cache.get_client(write=True).publish(CHANNEL, key)
+
+    for _ in range(500):
+        if memory.get(key) is None:
+            break
+        time.sleep(0.01)
+    assert memory.get(key) is None

@@ -84,6 +84,7 @@ def test_each_endpoint_needs_its_scope(
     assert refused.json()["error"]["code"] == "forbidden"
     assert scope in refused.json()["error"]["message"]
     assert nothing_written()
+    assert ServiceToken.objects.get(service="other").last_used_at is None
     assert call(anonymous, method, path, body, consenting_user, only).status_code in (200, 201, 202)
 
 

@@ -78,6 +78,13 @@ class ServiceTokenAdmin(admin.ModelAdmin):
     def scope_list(self, obj):
         return ", ".join(obj.scopes)
 
+    def has_change_permission(self, request, obj=None):
+        # "change" is the permission to revoke (a list action); a token's page has nothing
+        # to edit, so it is read-only for everyone.
+        if obj is not None:
+            return False
+        return super().has_change_permission(request)
+
     def has_delete_permission(self, request, obj=None):
         return False
 

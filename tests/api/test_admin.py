@@ -64,6 +64,8 @@ def test_the_officer_creates_a_token_and_sees_it_once(client, officer):
         page = client.get(url).content.decode()
         assert token.prefix in page
         assert plaintext not in page
+    change_page = client.get(reverse("admin:api_servicetoken_change", args=[token.pk]))
+    assert 'name="_save"' not in change_page.content.decode()
 
 
 def test_bad_create_forms_are_shown_again_with_errors(client, officer):

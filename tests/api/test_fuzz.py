@@ -59,6 +59,6 @@ def test_the_api_survives_a_fuzz_from_its_own_schema(live_server, token, tmp_pat
         timeout=900,
     )
 
-    print(result.stdout)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "5 selected" in result.stdout or "5 total" in result.stdout, result.stdout
+    # Every operation in the schema was exercised.
+    assert "Tested: 5" in result.stdout, result.stdout

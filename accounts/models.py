@@ -122,6 +122,8 @@ class BrowsingRecord(models.Model):
     # The query as typed, or the title of the page viewed.
     text = models.CharField(_("text"), max_length=200)
     path = models.CharField(_("page address"), max_length=300, blank=True)
+    # The internal service that reported it through the API; empty for the portal's own pages.
+    source = models.CharField(_("recorded by"), max_length=100, blank=True)
     # Indexed on its own too: the retention purge looks for old rows of every user.
     occurred_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
 

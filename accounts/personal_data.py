@@ -155,6 +155,7 @@ registry.register(
             DataField("kind", _("Kind"), display=lambda v: str(BrowsingRecord.Kind(v).label)),
             DataField("text", _("Search or page")),
             DataField("path", _("Page address")),
+            DataField("source", _("Recorded by"), display=lambda v: v or str(_("this portal"))),
         ),
         erase=erase_browsing_records,
         retention=timedelta(days=180),

@@ -158,11 +158,14 @@ def _local_path(path: str) -> str:
 
 
 @transaction.atomic
-def activity_record(*, user, kind: str, text: str, path: str = "") -> BrowsingRecord | None:
+def activity_record(
+    *, user, kind: str, text: str, path: str = "", source: str = ""
+) -> BrowsingRecord | None:
     """Keep a search or a page view, but only while the user's personalisation consent stands.
 
     This is the only way browsing and search records are written: without the consent
-    (or for an anonymous visitor) nothing is stored and None comes back.
+    (or for an anonymous visitor) nothing is stored and None comes back. ``source`` names
+    the internal service that reported it through the API.
     """
     if user is None or not getattr(user, "is_authenticated", False) or not user.pk:
         return None
@@ -189,6 +192,7 @@ def activity_record(*, user, kind: str, text: str, path: str = "") -> BrowsingRe
         kind=kind,
         text=text,
         path=_local_path(path) if kind == BrowsingRecord.Kind.VIEW else "",
+        source=source,
     )
 
 

@@ -50,10 +50,13 @@ INSTALLED_APPS = [
     "phonenumber_field",
     "allauth",
     "allauth.account",
+    # django-ninja serves the API docs from its own static files when it is an app.
+    "ninja",
     "privacyportal",
     "accounts",
     "consents",
     "requests",
+    "api",
 ]
 
 MIDDLEWARE = [

@@ -37,6 +37,7 @@ urlpatterns = [
         request_api_views.notice_callback,
         name="notice_callback",
     ),
+    path("api/v1/", include("api.urls")),
 ]
 
 handler429 = "privacyportal.views.handler429"

@@ -419,6 +419,10 @@ class Disclosure(models.Model):
         related_name="+",
         verbose_name=_("recorded by"),
     )
+    # The internal service that reported the sharing through the API (empty: staff did).
+    recorded_by_service = models.CharField(
+        _("reported by service"), max_length=100, blank=True, editable=False
+    )
     recorded_at = models.DateTimeField(_("recorded"), default=timezone.now, editable=False)
 
     class Meta:

@@ -90,8 +90,12 @@ def disclosure_record(
     legal_note: str = "",
     actor=None,
     disclosed_at=None,
+    service: str = "",
 ) -> Disclosure:
-    """Record one sharing. Sharing on consent needs the user's separate consent, now."""
+    """Record one sharing. Sharing on consent needs the user's separate consent, now.
+
+    ``service`` names the internal service that reported it through the API.
+    """
     if not categories:
         raise PropagationError(_("Name the categories of data that were shared."))
     registered = set(recipient.data_categories.values_list("pk", flat=True))
@@ -131,6 +135,7 @@ def disclosure_record(
         legal_exception=legal_exception,
         legal_note=legal_note.strip(),
         recorded_by=actor if actor is not None and actor.pk else None,
+        recorded_by_service=service,
         disclosed_at=disclosed_at or timezone.now(),
     )
     disclosure.categories.set(categories)

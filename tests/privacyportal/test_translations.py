@@ -13,7 +13,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ["manage.py", "privacyportal", "accounts", "consents", "requests", "templates", "locale"]
+SOURCES = [
+    "manage.py",
+    "privacyportal",
+    "accounts",
+    "consents",
+    "requests",
+    "api",
+    "templates",
+    "locale",
+]
 CATALOG = Path("locale/zh_Hans/LC_MESSAGES/django.po")
 
 

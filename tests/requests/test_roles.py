@@ -30,8 +30,14 @@ roles_migration = importlib.import_module("requests.migrations.0002_staff_roles"
 # Models added after 0002 get into the roles through migrations of their own, run in order.
 LATER_ROLE_MIGRATIONS = [
     (
+        "requests",
         "0008_roles_for_recipients",
         importlib.import_module("requests.migrations.0008_roles_for_recipients").grant,
+    ),
+    (
+        "api",
+        "0002_roles_for_service_tokens",
+        importlib.import_module("api.migrations.0002_roles_for_service_tokens").grant,
     ),
 ]
 OFFICER, AGENT, AUDITOR = (
@@ -52,8 +58,8 @@ def ensure_roles():
         state = loader.project_state(("requests", "0002_staff_roles"))
         with connection.schema_editor() as schema_editor:
             roles_migration.create_roles(state.apps, schema_editor)
-            for name, grant in LATER_ROLE_MIGRATIONS:
-                grant(loader.project_state(("requests", name)).apps, schema_editor)
+            for app_label, name, grant in LATER_ROLE_MIGRATIONS:
+                grant(loader.project_state((app_label, name)).apps, schema_editor)
     return {group.name: group for group in Group.objects.all()}
 
 
@@ -355,8 +361,13 @@ def test_the_roles_match_the_documented_matrix(roles):
         "auth.change_group",
         "auth.delete_group",
         "auth.view_group",
+        # api/migrations/0002_roles_for_service_tokens
+        "api.add_servicetoken",
+        "api.change_servicetoken",
+        "api.view_servicetoken",
     } <= officer
     assert "auth.add_permission" not in officer
+    assert "api.delete_servicetoken" not in officer
     assert agent == {
         "requests.view_privacyrequest",
         "requests.work_privacyrequest",
@@ -388,6 +399,7 @@ def test_the_roles_match_the_documented_matrix(roles):
         "privacyportal.view_auditentry",
         "accounts.view_browsingrecord",
         "auth.view_group",
+        "api.view_servicetoken",
     } <= auditor
     # Every view permission of the four apps goes to the auditor and to the officer.
     assert {c for c in officer if c.split(".")[1].startswith("view_")} == auditor

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('requests', '0008_roles_for_recipients'),
+        ('requests', '0009_desk_order_index'),
     ]
 
     operations = [

@@ -22,6 +22,7 @@ BENCH_RESULTS ?= bench/results.json
 # (the internal API's bench_api, say) is one added line.
 BENCH_COMMANDS := \
 	bench_consents \
+	bench_api \
 	bench_pages \
 	bench_admin_list \
 	bench_access_copy \

@@ -1,13 +1,12 @@
 """One error shape for every refusal: ``{"error": {"code", "message", "fields": [...]}}``.
 
-Messages are for the engineers of the calling services, in English. A refusal also marks
-the request's transaction for rollback, so nothing a refused call did is kept.
+Messages are for the engineers of the calling services, in English. (A refused write
+keeps nothing: ``api.urls`` rolls its transaction back.)
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import transaction
 from django.http import Http404, HttpRequest, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
@@ -37,8 +36,6 @@ class ApiError(Exception):
 def error_response(
     status: int, message: str, *, code: str | None = None, fields=()
 ) -> JsonResponse:
-    if transaction.get_connection().in_atomic_block:
-        transaction.set_rollback(True)
     return JsonResponse(
         {
             "error": {

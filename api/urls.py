@@ -12,7 +12,7 @@ import functools
 import logging
 import time
 
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.urls import URLPattern, re_path
 from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
@@ -66,7 +66,7 @@ def _log(request, response, started: float) -> None:
     )
 
 
-def _api_call(view):
+def _api_call(view, *, writes: bool = False):
     @functools.wraps(view)
     def call(request, *args, **kwargs):
         started = time.perf_counter()
@@ -76,6 +76,10 @@ def _api_call(view):
                 allow = response["Allow"]
                 response = error_response(405, f"Use {allow}.")
                 response["Allow"] = allow
+        if writes and response.status_code >= 400 and transaction.get_connection().in_atomic_block:
+            # ninja turns errors into responses, so ATOMIC_REQUESTS would commit what a
+            # refused write did before it was refused: nothing of it may stay.
+            transaction.set_rollback(True)
         _log(request, response, started)
         return response
 
@@ -90,12 +94,13 @@ def not_found(request, rest: str = ""):
 def _patterns() -> list[URLPattern]:
     patterns = []
     for pattern in api.urls[0]:
-        view = _api_call(pattern.callback)
-        if pattern.name in READ_ONLY:
+        read_only = pattern.name in READ_ONLY
+        view = _api_call(pattern.callback, writes=not read_only)
+        if read_only:
             view._non_atomic_requests = {DEFAULT_DB_ALIAS}
         patterns.append(URLPattern(pattern.pattern, view, pattern.default_args, pattern.name))
     return patterns
 
 
 app_name = "api-v1"
-urlpatterns = [*_patterns(), re_path(r"^(?P<rest>.*)$", _api_call(not_found))]
+urlpatterns = [*_patterns(), re_path(r"^(?P<rest>.*)$", _api_call(not_found), name="not_found")]

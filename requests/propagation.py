@@ -477,7 +477,9 @@ def notice_acknowledge(*, key, body: bytes, signature: str) -> DeletionNotice:
         )
         if notice is None or not notice.recipient.secret:
             raise SignatureInvalid
-        if not hmac.compare_digest(sign(body, notice.recipient.secret), signature or ""):
+        # As bytes: compare_digest refuses a str with non-ASCII characters (a TypeError, a 500).
+        expected = sign(body, notice.recipient.secret).encode()
+        if not hmac.compare_digest(expected, (signature or "").encode("utf-8", "replace")):
             raise SignatureInvalid
         try:
             message = json.loads(body)

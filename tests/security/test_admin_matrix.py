@@ -31,6 +31,8 @@ LOOK = {V}
 # ends through a deletion request, which honours holds and tells the recipients.
 MATRIX = {
     "account.emailaddress": {},
+    # A token's page is read-only: revoking is a list action (tests/api/test_tokens.py).
+    "api.servicetoken": {OFFICER: {V, A}, AUDITOR: LOOK},
     "auth.group": {OFFICER: ALL, AUDITOR: LOOK},
     "accounts.user": {OFFICER: {V, A, C}, AGENT: LOOK, AUDITOR: LOOK},
     "accounts.securityevent": {OFFICER: LOOK, AGENT: LOOK, AUDITOR: LOOK},

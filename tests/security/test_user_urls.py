@@ -34,12 +34,18 @@ SHARED = {
     "requests:verify",
     "policy:version",
     "help_topic",
-    # Carry a secret of their own: a recipient's signed acknowledgement
-    # (tests/requests/test_notices_delivery.py), allauth's e-mail and reset keys (no
+    # Carry a secret of their own: a recipient's signed acknowledgement and poll
+    # (tests/requests/test_notices_delivery.py, tests/api/test_notices.py), allauth's e-mail and reset keys (no
     # account has an e-mail address).
     "notice_callback",
     "account_confirm_email",
     "account_reset_password_from_key",
+    "api-v1:notice_state",
+    # The internal API answers services, not people: a token with consent:read may ask
+    # about any user by design (tests/api); anything else under /api/v1/ is a JSON 404.
+    "api-v1:consent_check",
+    "api-v1:consent_check_bulk",
+    "api-v1:not_found",
 }
 
 

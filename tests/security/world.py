@@ -30,6 +30,7 @@ def build_world() -> World:
 
     from accounts.models import BrowsingRecord, SecurityEvent
     from accounts.services import activity_record, security_event_record
+    from api.services import service_token_create
     from consents.models import DataCategory, Purpose
     from consents.seed import seed
     from consents.services import consent_grant
@@ -76,6 +77,7 @@ def build_world() -> World:
     services.legal_hold_set(user=UserFactory(), reason="Court order", actor=staff)
     PurgeRun.objects.create(run=uuid.uuid4(), target="browsing_records", finished_at=now)
     Group.objects.get_or_create(name="Scratch")
+    service_token_create(service="shop", scopes=["consent:read"], actor=staff)
     EmailAddress.objects.create(user=staff, email="staff@example.cn", verified=True, primary=True)
 
     notice = DeletionNotice.objects.get(request=deletion)
@@ -91,5 +93,9 @@ def build_world() -> World:
         "slug": [TOPICS[0].slug],
         "key": [str(notice.idempotency_key)],
         "uidb36": ["1"],
+        # The internal API's paths (tests/api covers its answers; here, its headers).
+        "user_id": [str(owner.pk)],
+        "purpose": ["personalisation"],
+        "rest": ["no-such-endpoint"],
     }
     return World(owner=owner, staff=staff, values=values)

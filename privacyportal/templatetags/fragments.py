@@ -1,10 +1,14 @@
 """Fragments of a page rendered once per process and language, then reused.
 
 Rendering links, labels and menus costs far more than the queries of a self-service
-page, and most of it is the same for everyone. ``{% deploy_fragment "name" vary… %}…
-{% end_deploy_fragment %}`` holds what only the code, the settings and the translations
-decide (links, labels, the language menu). Those change only with a deploy, so the
-fragment stays in process memory for good.
+page, and most of it is the same for everyone:
+
+* ``{% deploy_fragment "name" vary… %}…{% end_deploy_fragment %}`` holds what only the
+  code, the settings and the translations decide (links, labels, the language menu).
+  Those change only with a deploy, so the fragment stays in process memory for good.
+* ``{% catalogue_fragment "name" vary… %}…{% end_catalogue_fragment %}`` holds what the
+  purposes' catalogue decides (names, descriptions, data categories). It is kept beside
+  the catalogue in ``consents.cache``, which drops it in every process on a change.
 
 The key is the name, the active language and the ``vary`` values. Nothing inside may
 depend on the user or the request other than through ``vary``, and each ``vary`` value
@@ -16,6 +20,8 @@ from django import template
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.translation import get_language
+
+from consents.cache import consent_cache
 
 register = template.Library()
 
@@ -61,3 +67,4 @@ def _fragment_tag(tag_name: str, store):
 
 
 _fragment_tag("deploy_fragment", _deploy_store)
+_fragment_tag("catalogue_fragment", consent_cache.catalogue_derived)

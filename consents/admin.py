@@ -80,6 +80,9 @@ class DataCategoryAdmin(admin.ModelAdmin):
         # Deleting would silently change what every purpose using it tells users.
         return False
 
+    def save_model(self, request, obj, form, change):
+        services.data_category_save(category=obj)
+
 
 @admin.register(Purpose)
 class PurposeAdmin(ConsentErrorAsMessage, admin.ModelAdmin):

@@ -101,6 +101,7 @@ class ConsentCache:
         self._lock = threading.Lock()
         self._users: dict[int, object] = {}
         self._catalogue: object | None = None
+        self._derived: dict[object, object] = {}
         self._epoch = 0
         self._live = False
         self._pid: int | None = None
@@ -124,6 +125,24 @@ class ConsentCache:
         with self._lock:
             if self._live and epoch == self._epoch:
                 self._catalogue = value
+        return value
+
+    def catalogue_derived(self, key, compute: Callable[[], object]):
+        """A value made from the purposes' catalogue (a rendered fragment, say).
+
+        Kept in memory under the same rule as the catalogue, and dropped with it; while
+        not subscribed every call computes afresh.
+        """
+        self._ensure_listener()
+        if self._live:
+            value = self._derived.get(key)
+            if value is not None:
+                return value
+        epoch = self._epoch
+        value = compute()
+        with self._lock:
+            if self._live and epoch == self._epoch:
+                self._derived[key] = value
         return value
 
     def users(self, user_ids: Iterable[int], compute: Callable[[list[int]], dict[int, object]]):
@@ -186,6 +205,7 @@ class ConsentCache:
             if user_id is None:
                 self._users = {}
                 self._catalogue = None
+                self._derived = {}
             else:
                 self._users.pop(user_id, None)
 
@@ -214,6 +234,7 @@ class ConsentCache:
             self._live = False
             self._users = {}
             self._catalogue = None
+            self._derived = {}
             self._thread = threading.Thread(
                 target=self._listen, name="consent-cache-invalidation", daemon=True
             )

@@ -232,9 +232,13 @@ def published_version(*, number: int) -> PolicyVersion | None:
 # --- the user's own consents --------------------------------------------------------
 
 
+def _active_purposes() -> list[Purpose]:
+    return list(Purpose.objects.filter(is_active=True).prefetch_related("data_categories"))
+
+
 def consent_page_for_user(*, user) -> list[tuple[Purpose, bool]]:
     """Active purposes in display order with whether each is given for the user now."""
-    purposes = list(Purpose.objects.filter(is_active=True).prefetch_related("data_categories"))
+    purposes = consent_cache.catalogue_derived("active purposes", _active_purposes)
     cat = catalogue()
     consents = _user_consents(user.pk)
     return [(p, True if p.is_basic else _given(cat, consents, p.code)) for p in purposes]

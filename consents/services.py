@@ -19,6 +19,7 @@ from .models import (
     Channel,
     ConsentEvent,
     ConsentState,
+    DataCategory,
     LedgerHead,
     PolicyAcceptance,
     PolicyVersion,
@@ -280,3 +281,16 @@ def purpose_save(*, purpose: Purpose, actor, categories=None) -> Purpose:
     )
     transaction.on_commit(consent_cache.invalidate_all)
     return purpose
+
+
+@transaction.atomic
+def data_category_save(*, category: DataCategory) -> DataCategory:
+    """Create or rename a data category from the admin.
+
+    Purposes show their categories' names, and the consent page keeps them rendered
+    beside the catalogue, so the catalogue cache follows on commit.
+    """
+    category.full_clean()
+    category.save()
+    transaction.on_commit(consent_cache.invalidate_all)
+    return category

@@ -3,6 +3,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from consents import services
+from consents.cache import consent_cache
 from consents.models import (
     ConsentEvent,
     ConsentState,
@@ -13,6 +14,7 @@ from consents.models import (
 )
 from consents.selectors import consent_is_given
 from privacyportal.models import AuditEntry
+from tests.consents.test_cache import listening
 from tests.factories import UserFactory
 
 # Purpose and policy changes invalidate the consent cache on commit.
@@ -202,6 +204,33 @@ def test_purposes_change_through_the_service_with_audit_and_cache(admin_client, 
     admin_client.post(change_url, purpose_form(code="renamed", kind="basic"))
     purpose.refresh_from_db()
     assert purpose.code == "newsletter" and purpose.kind == "additional"
+
+
+def test_the_consent_page_shows_renamed_purposes_and_categories_at_once(admin_client):
+    # The page keeps the catalogue's part rendered in memory while the listener runs.
+    listening(consent_cache)
+    page_url = reverse("consents:page")
+    admin_client.post(
+        reverse("admin:consents_purpose_add"), purpose_form(code="newsletter", kind="additional")
+    )
+    page = admin_client.get(page_url).content.decode()
+    assert "Newsletter" in page and "Mobile number" in page
+
+    category = DataCategory.objects.get(code="phone_number")
+    response = admin_client.post(
+        reverse("admin:consents_datacategory_change", args=[category.pk]),
+        {"name_zh_hans": category.name_zh_hans, "name_en": "Cell number"},
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    page = admin_client.get(page_url).content.decode()
+    assert "Cell number" in page and "Mobile number" not in page
+
+    purpose = Purpose.objects.get(code="newsletter")
+    change_url = reverse("admin:consents_purpose_change", args=[purpose.pk])
+    response = admin_client.post(change_url, purpose_form(name_en="Our letter"))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    page = admin_client.get(page_url).content.decode()
+    assert "Our letter" in page and "Newsletter" not in page
 
 
 def test_a_purpose_that_breaks_a_rule_shows_the_error(admin_client):

@@ -7,7 +7,7 @@ from django.core.cache import cache
 
 from consents import selectors, services
 from consents.cache import ConsentCache, _user_value_key, _user_version_key, consent_cache
-from consents.models import Purpose
+from consents.models import DataCategory, Purpose
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -108,3 +108,17 @@ def test_deactivating_a_purpose_turns_it_off_for_everyone(personalisation):
     personalisation.is_active = False
     services.purpose_save(purpose=personalisation, actor=UserFactory(is_staff=True))
     assert selectors.consent_is_given(user=user, purpose="personalisation") is False
+
+
+def test_values_made_from_the_catalogue_are_dropped_in_every_process_on_a_change():
+    other_process = listening(ConsentCache())
+    listening(consent_cache)
+    assert other_process.catalogue_derived("names", lambda: "before") == "before"
+    assert other_process.catalogue_derived("names", lambda: "recomputed") == "before"
+
+    category = DataCategory.objects.get(code="phone_number")
+    category.name_en = "Phone"
+    services.data_category_save(category=category)
+
+    assert wait_until(lambda: "names" not in other_process._derived), "invalidation not received"
+    assert other_process.catalogue_derived("names", lambda: "after") == "after"

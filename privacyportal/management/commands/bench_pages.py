@@ -59,14 +59,15 @@ ON CONFLICT (phone) DO NOTHING
 # The measured user (the array's first id) gets exactly MEASURED_RECORDS; the others share
 # the rest with a power-law skew (index ~ uniform^1.5): low indexes have many, most few.
 INSERT_RECORDS = """
-INSERT INTO accounts_browsingrecord (user_id, kind, text, path, occurred_at)
+INSERT INTO accounts_browsingrecord (user_id, kind, text, path, occurred_at, source)
 SELECT CASE WHEN g <= %(measured)s THEN (%(users)s::bigint[])[1]
             ELSE (%(users)s::bigint[])[2 + floor((%(user_count)s - 1) * power(random(), 1.5))::int]
        END,
        CASE WHEN g %% 3 = 0 THEN 'view' ELSE 'search' END,
        CASE WHEN g %% 3 = 0 THEN '隐私政策：您的权利' ELSE '如何修改手机号 ' || g END,
        CASE WHEN g %% 3 = 0 THEN '/help/topic-' || (g %% 50) || '/' ELSE '' END,
-       %(now)s - random() * interval '90 days'
+       %(now)s - random() * interval '90 days',
+       ''
 FROM generate_series(1, %(rows)s) AS g
 """
 

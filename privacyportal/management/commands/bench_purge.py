@@ -34,12 +34,13 @@ GOAL_RATIO = 1.5
 GOAL_LONGEST_MS = 1000
 
 INSERT = """
-INSERT INTO accounts_browsingrecord (user_id, kind, text, path, occurred_at)
+INSERT INTO accounts_browsingrecord (user_id, kind, text, path, occurred_at, source)
 SELECT (%(users)s::bigint[])[1 + g %% %(user_count)s],
        CASE WHEN g %% 3 = 0 THEN 'view' ELSE 'search' END,
        CASE WHEN g %% 3 = 0 THEN '隐私政策：您的权利' ELSE 'bench query ' || g END,
        CASE WHEN g %% 3 = 0 THEN '/help/topic-' || (g %% 50) || '/' ELSE '' END,
-       %(newest)s - g * %(step)s
+       %(newest)s - g * %(step)s,
+       ''
 FROM generate_series(1, %(rows)s) AS g
 """
 

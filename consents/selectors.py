@@ -259,11 +259,9 @@ def consent_event_for_user(*, user, receipt_id) -> ConsentEvent | None:
 def latest_receipt_ids_for_user(*, user) -> dict[int, UUID]:
     """Purpose id → receipt id of the user's newest event for it, in one query.
 
-    The newest event per purpose is the one its current state points at.
+    The newest event per purpose is the one its current state points at: a join from
+    the states, which compiles and plans in less time than a subquery on the events.
     """
-    latest = ConsentState.objects.filter(user=user).values("last_event_id")
     return dict(
-        ConsentEvent.objects.filter(user=user, pk__in=latest).values_list(
-            "purpose_id", "receipt_id"
-        )
+        ConsentState.objects.filter(user=user).values_list("purpose_id", "last_event__receipt_id")
     )

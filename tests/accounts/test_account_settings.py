@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from PIL import Image
 
+from accounts.forms import NicknameForm
 from accounts.models import SecurityEvent
 from tests.factories import UserFactory
 from tests.helpers import last_code
@@ -297,3 +298,12 @@ def test_after_a_password_change_the_user_is_back_in_account_settings(signed_in)
         {"password1": "a long passphrase 42", "password2": "a long passphrase 42"},
     )
     assert response["Location"] == reverse("accounts:settings")
+
+
+@pytest.mark.parametrize("nickname", ["", "0", "Ann <b>\"&'", "小明"])
+def test_settings_page_writes_the_nickname_input_as_django_renders_it(signed_in, user, nickname):
+    # The template writes the unbound input itself (its fixed part once per process).
+    user.nickname = nickname
+    user.save(update_fields=["nickname"])
+    body = signed_in.get(reverse("accounts:settings")).content.decode()
+    assert str(NicknameForm(initial={"nickname": nickname})["nickname"]) in body

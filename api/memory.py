@@ -13,14 +13,12 @@ default, one process) memory is not used at all.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import threading
-import time
 
 from django.conf import settings
 from django.core.cache import cache
+
+from privacyportal.invalidation import InvalidatedMemory
 
 logger = logging.getLogger(__name__)
 
@@ -28,15 +26,14 @@ CHANNEL = "privacyportal:api:invalidate"
 MAX_ENTRIES = 200_000
 
 
-class Memory:
+class Memory(InvalidatedMemory):
+    channel = CHANNEL
+    thread_name = "api-cache-invalidation"
+
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        super().__init__()
         # Keys: a user id (int) or a token's "t:<digest>" (str), so they never collide.
         self._data: dict[int | str, object] = {}
-        self._epoch = 0
-        self._live = False
-        self._pid: int | None = None
-        self._thread: threading.Thread | None = None
 
     def get(self, key: int | str):
         self._ensure_listener()
@@ -84,60 +81,13 @@ class Memory:
             else:
                 self._data.pop(key, None)
 
-    def _ensure_listener(self) -> None:
-        if not settings.REDIS_URL:
-            return
-        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
-            return
-        with self._lock:
-            if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
-                return
-            # A forked worker inherits the parent's memory but not its thread: start afresh.
-            self._pid = os.getpid()
-            self._live = False
-            self._data = {}
-            self._thread = threading.Thread(
-                target=self._listen, name="api-cache-invalidation", daemon=True
-            )
-            self._thread.start()
+    # --- the listener (privacyportal.invalidation) --------------------------
 
-    def _listen(self) -> None:
-        import redis
+    def _drop_all(self) -> None:
+        self._drop(None)
 
-        while True:
-            pubsub = None
-            try:
-                client = redis.Redis.from_url(settings.REDIS_URL, socket_keepalive=True)
-                pubsub = client.pubsub()
-                pubsub.subscribe(CHANNEL)
-                idle = 0.0
-                while True:
-                    message = pubsub.get_message(timeout=1.0)
-                    if message is None:
-                        idle += 1.0
-                        if idle >= 5.0:
-                            pubsub.ping()
-                            idle = 0.0
-                        continue
-                    idle = 0.0
-                    if message.get("type") == "subscribe":
-                        # Anything published before this moment may have been missed.
-                        self._drop(None)
-                        self._live = True
-                    elif message.get("type") == "message":
-                        data = message["data"]
-                        key = data.decode() if isinstance(data, bytes) else data
-                        self._drop(int(key) if key.isdigit() else key)
-            except Exception:
-                logger.warning("API cache listener lost Redis; retrying", exc_info=True)
-            finally:
-                self._live = False
-                self._drop(None)
-                if pubsub is not None:
-                    with contextlib.suppress(Exception):
-                        pubsub.close()
-            time.sleep(1.0)
-
+    def _on_message(self, data: str) -> None:
+        self._drop(int(data) if data.isdigit() else data)
 
 memory = Memory()
 

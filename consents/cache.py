@@ -19,16 +19,14 @@ Without Redis (the embedded default) Django's local-memory cache is the only tie
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import pickle
-import threading
-import time
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.core.cache import cache
+
+from privacyportal.invalidation import InvalidatedMemory
 
 logger = logging.getLogger(__name__)
 
@@ -96,16 +94,15 @@ def _bump(key: str) -> None:
     cache.incr(key)
 
 
-class ConsentCache:
+class ConsentCache(InvalidatedMemory):
+    channel = CHANNEL
+    thread_name = "consent-cache-invalidation"
+
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        super().__init__()
         self._users: dict[int, object] = {}
         self._catalogue: object | None = None
         self._derived: dict[object, object] = {}
-        self._epoch = 0
-        self._live = False
-        self._pid: int | None = None
-        self._thread: threading.Thread | None = None
 
     # --- reads -----------------------------------------------------------
 
@@ -219,71 +216,15 @@ class ConsentCache:
             # process that misses the message stops trusting its memory on reconnect.
             logger.exception("Could not publish a consent-cache invalidation")
 
-    # --- the listener ----------------------------------------------------
+    # --- the listener (privacyportal.invalidation) --------------------------
 
-    def _ensure_listener(self) -> None:
-        if not settings.REDIS_URL:
-            return
-        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
-            return
-        with self._lock:
-            if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
-                return
-            # A forked worker inherits the parent's memory but not its thread: start afresh.
-            self._pid = os.getpid()
-            self._live = False
-            self._users = {}
-            self._catalogue = None
-            self._derived = {}
-            self._thread = threading.Thread(
-                target=self._listen, name="consent-cache-invalidation", daemon=True
-            )
-            self._thread.start()
+    def _drop_all(self) -> None:
+        self._forget(None)
 
-    def _listen(self) -> None:
-        import redis
-
-        while True:
-            pubsub = None
-            try:
-                client = redis.Redis.from_url(settings.REDIS_URL, socket_keepalive=True)
-                pubsub = client.pubsub()
-                pubsub.subscribe(CHANNEL)
-                idle = 0.0
-                while True:
-                    message = pubsub.get_message(timeout=1.0)
-                    if message is None:
-                        idle += 1.0
-                        if idle >= 5.0:
-                            pubsub.ping()
-                            idle = 0.0
-                        continue
-                    idle = 0.0
-                    self._handle(message)
-            except Exception:
-                logger.warning("Consent-cache listener lost Redis; retrying", exc_info=True)
-            finally:
-                self._live = False
-                self._forget(None)
-                if pubsub is not None:
-                    with contextlib.suppress(Exception):
-                        pubsub.close()
-            time.sleep(1.0)
-
-    def _handle(self, message: dict) -> None:
-        kind = message.get("type")
-        if kind == "subscribe":
-            # Anything published before this moment may have been missed.
+    def _on_message(self, data: str) -> None:
+        if data.startswith("u:"):
+            self._forget(int(data[2:]))
+        else:
             self._forget(None)
-            self._live = True
-        elif kind == "message":
-            data = (
-                message["data"].decode() if isinstance(message["data"], bytes) else message["data"]
-            )
-            if data.startswith("u:"):
-                self._forget(int(data[2:]))
-            else:
-                self._forget(None)
-
 
 consent_cache = ConsentCache()

@@ -256,8 +256,33 @@ class DeletionNoticeInline(admin.TabularInline):
         return False
 
 
+class AdminUrls:
+    def _url(self, view: str, *args) -> str:
+        return reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_{view}",
+            args=args,
+            current_app=self.admin_site.name,
+        )
+
+
+class DeskButtons(AdminUrls):
+    """A change page with one button per changelist action that applies to the object
+    (``_actions_for``): the button runs that action on this one object."""
+
+    change_form_template = "admin/requests/desk_change_form.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        obj = self.get_object(request, unquote(object_id))
+        if obj is not None:
+            extra_context["desk_actions"] = self._actions_for(request, obj)
+            extra_context["desk_changelist_url"] = self._url("changelist")
+            extra_context["action_checkbox_name"] = helpers.ACTION_CHECKBOX_NAME
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
 @admin.register(PrivacyRequest)
-class PrivacyRequestAdmin(admin.ModelAdmin):
+class PrivacyRequestAdmin(DeskButtons, admin.ModelAdmin):
     list_display = [
         "short_reference",
         "user_phone",
@@ -440,15 +465,6 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = dict(extra_context or {})
-        obj = self.get_object(request, unquote(object_id))
-        if obj is not None:
-            extra_context["desk_actions"] = self._actions_for(request, obj)
-            extra_context["desk_changelist_url"] = self._url("changelist")
-            extra_context["action_checkbox_name"] = helpers.ACTION_CHECKBOX_NAME
-        return super().change_view(request, object_id, form_url, extra_context)
-
     def _actions_for(self, request, obj) -> list[tuple[str, str]]:
         """The buttons for one request: what the staff member may do and what its status allows."""
         applies = {
@@ -467,13 +483,6 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
         return [
             (name, allowed[name][2]) for name in self.actions if name in allowed and applies[name]
         ]
-
-    def _url(self, view: str, *args) -> str:
-        return reverse(
-            f"admin:{self.opts.app_label}_{self.opts.model_name}_{view}",
-            args=args,
-            current_app=self.admin_site.name,
-        )
 
     # --- permissions of the actions -------------------------------------------------------
 
@@ -915,7 +924,7 @@ class RecipientForm(forms.ModelForm):
 
 
 @admin.register(Recipient)
-class RecipientAdmin(admin.ModelAdmin):
+class RecipientAdmin(AdminUrls, admin.ModelAdmin):
     """The register of recipients (policy 3.1). Officers manage it; everyone on the desk sees it.
 
     The signing secret never appears here: "Set a new secret" makes one through
@@ -1049,13 +1058,6 @@ class RecipientAdmin(admin.ModelAdmin):
             )
             return HttpResponseRedirect(self._url("change", obj.pk))
         return super().delete_view(request, object_id, extra_context)
-
-    def _url(self, view: str, *args) -> str:
-        return reverse(
-            f"admin:{self.opts.app_label}_{self.opts.model_name}_{view}",
-            args=args,
-            current_app=self.admin_site.name,
-        )
 
     # --- the signing secret ----------------------------------------------------------------
 
@@ -1366,7 +1368,7 @@ def _notice_label(notice: DeletionNotice) -> str:
 
 
 @admin.register(DeletionNotice)
-class DeletionNoticeAdmin(admin.ModelAdmin):
+class DeletionNoticeAdmin(DeskButtons, admin.ModelAdmin):
     """Deletion notices, read-only: staff act on them through the actions (and buttons),
     which need ``requests.change_deletionnotice`` and call ``requests.propagation``."""
 
@@ -1454,15 +1456,6 @@ class DeletionNoticeAdmin(admin.ModelAdmin):
 
     # --- the notice's page ----------------------------------------------------------------
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = dict(extra_context or {})
-        obj = self.get_object(request, unquote(object_id))
-        if obj is not None:
-            extra_context["desk_actions"] = self._actions_for(request, obj)
-            extra_context["desk_changelist_url"] = self._url("changelist")
-            extra_context["action_checkbox_name"] = helpers.ACTION_CHECKBOX_NAME
-        return super().change_view(request, object_id, form_url, extra_context)
-
     def _actions_for(self, request, obj) -> list[tuple[str, str]]:
         Status = DeletionNotice.Status
         applies = {
@@ -1475,13 +1468,6 @@ class DeletionNoticeAdmin(admin.ModelAdmin):
         return [
             (name, allowed[name][2]) for name in self.actions if name in allowed and applies[name]
         ]
-
-    def _url(self, view: str, *args) -> str:
-        return reverse(
-            f"admin:{self.opts.app_label}_{self.opts.model_name}_{view}",
-            args=args,
-            current_app=self.admin_site.name,
-        )
 
     def _back(self, request):
         """From a notice's page, back to that page; from the list, back to the list."""

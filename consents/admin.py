@@ -10,10 +10,11 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -229,6 +230,21 @@ class PolicyVersionAdmin(ConsentErrorAsMessage, admin.ModelAdmin):
             parts.append(mark_safe(_diff_html(old, new)))  # noqa: S308
         return mark_safe("".join(parts))  # noqa: S308
 
+    def get_changeform_initial_data(self, request):
+        # A new draft starts from the text in force, so staff edit the change, not retype it.
+        # The summary and the material flag describe this change: they start empty.
+        initial = super().get_changeform_initial_data(request)
+        base = selectors.version_in_force()
+        if base is not None:
+            for name in ["title_zh_hans", "title_en", "body_zh_hans", "body_en"]:
+                initial.setdefault(name, getattr(base, name))
+        return initial
+
+    def add_view(self, request, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        extra_context["draft_base"] = selectors.version_in_force()
+        return super().add_view(request, form_url, extra_context)
+
     def save_model(self, request, obj, form, change):
         services.policy_version_draft_save(
             version=obj,
@@ -257,6 +273,41 @@ class PolicyVersionAdmin(ConsentErrorAsMessage, admin.ModelAdmin):
         )
         return True
 
+    def _confirmation(self, request, version):
+        """The page a material version passes before publishing: whom it affects."""
+        opts = self.opts
+        number = (
+            PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED).aggregate(
+                number=Max("number")
+            )["number"]
+            or 0
+        ) + 1
+        changed = list(version.changed_purposes.all())
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Publish a material change"),
+            "opts": opts,
+            "version": version,
+            "number": number,
+            "changed_purposes": changed,
+            "users_to_accept": selectors.users_to_accept_count(),
+            "users_suspended": selectors.users_suspended_count(purposes=changed),
+            "publish_url": reverse(
+                f"admin:{opts.app_label}_{opts.model_name}_publish",
+                args=[version.pk],
+                current_app=self.admin_site.name,
+            ),
+            "change_url": reverse(
+                f"admin:{opts.app_label}_{opts.model_name}_change",
+                args=[version.pk],
+                current_app=self.admin_site.name,
+            ),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(
+            request, "admin/consents/policyversion/publish_confirmation.html", context
+        )
+
     @admin.action(description=_("Publish selected draft"), permissions=["change"])
     def publish_selected_draft(self, request, queryset):
         selected = list(queryset[:2])
@@ -265,7 +316,10 @@ class PolicyVersionAdmin(ConsentErrorAsMessage, admin.ModelAdmin):
                 request, gettext("Select exactly one draft to publish."), messages.ERROR
             )
             return None
-        self._publish(request, selected[0])
+        version = selected[0]
+        if version.is_material and not version.is_published:
+            return self._confirmation(request, version)
+        self._publish(request, version)
         return None
 
     def get_urls(self):
@@ -287,6 +341,13 @@ class PolicyVersionAdmin(ConsentErrorAsMessage, admin.ModelAdmin):
         version = self.get_object(request, unquote(object_id))
         if version is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        # A material version suspends processing for every user: staff see how many first.
+        if (
+            version.is_material
+            and not version.is_published
+            and request.POST.get("confirm") != "yes"
+        ):
+            return self._confirmation(request, version)
         self._publish(request, version)
         return redirect(
             reverse(

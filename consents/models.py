@@ -209,6 +209,7 @@ class ConsentEvent(models.Model):
         WITHDRAWN = "withdrawn", _("Withdrawn")
         POLICY_ACCEPTED = "policy_accepted", _("Policy accepted")
         POLICY_NOTICE_SEEN = "policy_notice_seen", _("Policy update notice seen")
+        POLICY_DECLINED = "policy_declined", _("Policy declined")
 
     receipt_id = models.UUIDField(_("receipt id"), default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(
@@ -268,7 +269,10 @@ class ConsentEvent(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(action__in=["granted", "withdrawn"], purpose__isnull=False)
-                | Q(action__in=["policy_accepted", "policy_notice_seen"], purpose__isnull=True),
+                | Q(
+                    action__in=["policy_accepted", "policy_notice_seen", "policy_declined"],
+                    purpose__isnull=True,
+                ),
                 name="consent_event_purpose_iff_consent_action",
             ),
         ]
@@ -403,3 +407,32 @@ class PolicyAcceptance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} accepted {self.version_id}"
+
+
+class PolicySmsNotice(models.Model):
+    """One user was told by SMS that a material version needs their decision.
+
+    The row is the marker that makes the publication's SMS batches idempotent: a
+    user with a row for a version is never texted about it again.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    version = models.ForeignKey(
+        PolicyVersion, on_delete=models.PROTECT, related_name="+", verbose_name=_("version")
+    )
+    queued_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("policy SMS notice")
+        verbose_name_plural = _("policy SMS notices")
+        constraints = [
+            models.UniqueConstraint(fields=["version", "user"], name="policy_sms_notice_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} told of {self.version_id}"

@@ -144,6 +144,8 @@ def policy_accept_page(request):
                 ),
             )
             return redirect(_accept_url(next_url))
+        if request.POST.get("decision") == "decline":
+            return _decline(request, version, next_url)
         try:
             services.policy_accept(
                 user=request.user,
@@ -184,6 +186,26 @@ def policy_accept_page(request):
             "next": next_url,
         },
     )
+
+
+def _decline(request, version: PolicyVersion, next_url: str):
+    try:
+        services.policy_decline(
+            user=request.user, version=version, channel=Channel.SELF_SERVICE, request=request
+        )
+    except services.ConsentError as error:
+        messages.error(request, error.message)
+        return redirect(_accept_url(next_url))
+    messages.info(
+        request,
+        _(
+            "You declined version %(number)s of the privacy policy. What it changes stays "
+            "off; everything else works as before. You can accept it later on the policy "
+            "acceptance page."
+        )
+        % {"number": version.number},
+    )
+    return redirect(next_url)
 
 
 @require_POST

@@ -6,10 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from django.contrib.auth import get_user_model
 from django.db.models import Lookup, Max, Q
 
 from .cache import consent_cache
-from .models import ConsentEvent, ConsentState, PolicyAcceptance, PolicyVersion, Purpose
+from .models import (
+    ConsentEvent,
+    ConsentState,
+    PolicyAcceptance,
+    PolicySmsNotice,
+    PolicyVersion,
+    Purpose,
+)
 
 
 class UnknownPurpose(LookupError):
@@ -33,6 +41,8 @@ class UserConsents:
     granted: dict[str, int]
     accepted: int = 0
     accepted_express: int = 0
+    # The newest version the user declined (0: none).
+    declined: int = 0
 
 
 def _compute_catalogue() -> Catalogue:
@@ -80,6 +90,7 @@ class _AnyOf(Lookup):
 
 ConsentState._meta.get_field("user").register_lookup(_AnyOf)
 PolicyAcceptance._meta.get_field("user").register_lookup(_AnyOf)
+ConsentEvent._meta.get_field("user").register_lookup(_AnyOf)
 
 
 def _compute_users(user_ids: list[int]) -> dict[int, UserConsents]:
@@ -96,11 +107,20 @@ def _compute_users(user_ids: list[int]) -> dict[int, UserConsents]:
             any=Max("version__number"), express=Max("version__number", filter=Q(express=True))
         )
     }
+    declined = dict(
+        ConsentEvent.objects.filter(
+            user_id__any_of=user_ids, action=ConsentEvent.Action.POLICY_DECLINED
+        )
+        .values("user_id")
+        .annotate(number=Max("policy_version__number"))
+        .values_list("user_id", "number")
+    )
     return {
         u: UserConsents(
             granted=granted[u],
             accepted=(accepted.get(u) or {}).get("any") or 0,
             accepted_express=(accepted.get(u) or {}).get("express") or 0,
+            declined=declined.get(u) or 0,
         )
         for u in user_ids
     }
@@ -176,6 +196,12 @@ class PolicyStatus:
     notice_pending: bool
     version_in_force: int
     accepted: int
+    accepted_express: int = 0
+    # The user declined the version in force (or one since the newest material version):
+    # what it changes stays off, and they may still accept.
+    declined: bool = False
+    # Codes of the additional purposes suspended until the user accepts.
+    suspended: frozenset[str] = frozenset()
 
 
 def policy_status_for_user(*, user) -> PolicyStatus:
@@ -188,7 +214,58 @@ def policy_status_for_user(*, user) -> PolicyStatus:
         notice_pending=not required and cat.version_in_force > consents.accepted,
         version_in_force=cat.version_in_force,
         accepted=consents.accepted,
+        accepted_express=consents.accepted_express,
+        declined=required and consents.declined >= cat.latest_material,
+        suspended=frozenset(
+            code
+            for code, number in cat.changed_in.items()
+            if number > consents.accepted_express and code in cat.additional
+        )
+        if required
+        else frozenset(),
     )
+
+
+def purpose_suspended_for_user(*, user, purpose) -> bool:
+    """Does a material version the user has not accepted change this purpose's terms?
+
+    Its consent stays off until they accept, and it cannot be switched on before: that
+    would be agreeing to the changed terms without the acceptance they need. Asked by the
+    writes, inside their transaction: the user's part comes from the database, so a value
+    read there never lands in the consent cache.
+    """
+    changed = catalogue().changed_in.get(_purpose_code(purpose), 0)
+    if not changed:
+        return False
+    accepted = PolicyAcceptance.objects.filter(user=user, express=True).aggregate(
+        number=Max("version__number")
+    )["number"]
+    return changed > (accepted or 0)
+
+
+def _policy_texts() -> dict:
+    # Both languages, so one cached value serves every reader.
+    return {
+        "purposes": {
+            code: (zh, en)
+            for code, zh, en in Purpose.objects.values_list("code", "name_zh_hans", "name_en")
+        },
+        "summaries": {
+            number: (zh, en)
+            for number, zh, en in PolicyVersion.objects.filter(
+                status=PolicyVersion.Status.PUBLISHED
+            ).values_list("number", "summary_zh_hans", "summary_en")
+        },
+    }
+
+
+def policy_texts() -> dict:
+    """Purpose names and published versions' summaries of changes, in both languages.
+
+    What the pending-version banner names on every page; kept beside the catalogue (a
+    publication or a purpose change drops it), so a warm page reads it without a query.
+    """
+    return consent_cache.catalogue_derived("policy texts", _policy_texts)
 
 
 def version_in_force() -> PolicyVersion | None:
@@ -221,6 +298,40 @@ def purposes_changed_since(*, number: int) -> list[Purpose]:
     )
 
 
+def _open_accounts():
+    # A closed account has no number and is inactive: nobody to ask, nothing to suspend.
+    return get_user_model().objects.filter(is_active=True, phone__isnull=False)
+
+
+def users_to_accept_count() -> int:
+    """How many accounts would have to accept a material version published now."""
+    return _open_accounts().count()
+
+
+def users_suspended_count(*, purposes) -> int:
+    """Of those, how many have switched on one of ``purposes``: it stays off until they accept."""
+    return (
+        ConsentState.objects.filter(
+            purpose__in=purposes, granted=True, user__is_active=True, user__phone__isnull=False
+        )
+        .values("user_id")
+        .distinct()
+        .count()
+    )
+
+
+def policy_sms_recipients(*, version: PolicyVersion, limit: int) -> list:
+    """Up to ``limit`` accounts still to be texted about ``version``: open, with a number,
+    without an express acceptance of it or a later version, and not texted about it yet."""
+    accepted = PolicyAcceptance.objects.filter(
+        express=True, version__number__gte=version.number
+    ).values("user_id")
+    told = PolicySmsNotice.objects.filter(version=version).values("user_id")
+    return list(
+        _open_accounts().exclude(pk__in=accepted).exclude(pk__in=told).order_by("pk")[:limit]
+    )
+
+
 def published_versions():
     return PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED).order_by("-number")
 
@@ -242,6 +353,17 @@ def consent_page_for_user(*, user) -> list[tuple[Purpose, bool]]:
     cat = catalogue()
     consents = _user_consents(user.pk)
     return [(p, True if p.is_basic else _given(cat, consents, p.code)) for p in purposes]
+
+
+def consents_held_for_user(*, user) -> frozenset[str]:
+    """Codes the user turned on whose grant a pending material version holds back.
+
+    They are off until the user accepts, yet still theirs to withdraw: disagreeing with
+    the new terms must not need agreeing first.
+    """
+    cat = catalogue()
+    consents = _user_consents(user.pk)
+    return frozenset(code for code in consents.granted if not _given(cat, consents, code))
 
 
 def consent_events_for_user(*, user):

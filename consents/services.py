@@ -5,14 +5,18 @@ from __future__ import annotations
 import ipaddress
 import secrets
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Max
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.services import client_of
 from privacyportal.registry import registry
 from privacyportal.services import audit_record
+from privacyportal.sms import queue_sms
 
 from .cache import consent_cache
 from .models import (
@@ -22,10 +26,14 @@ from .models import (
     DataCategory,
     LedgerHead,
     PolicyAcceptance,
+    PolicySmsNotice,
     PolicyVersion,
     Purpose,
 )
-from .selectors import version_in_force
+from .selectors import policy_sms_recipients, purpose_suspended_for_user, version_in_force
+
+# Texts about a material version go out in batches of this many, one transaction each.
+POLICY_SMS_BATCH = 500
 
 
 class ConsentError(Exception):
@@ -118,6 +126,15 @@ def consent_set(
         raise ConsentError(_("This purpose needs your separate consent, given on its own page."))
     if channel == Channel.STAFF and not note.strip():
         raise ConsentError(_("Staff must note the user's written instruction."))
+    if granted and purpose_suspended_for_user(user=user, purpose=purpose):
+        # Switching it on would be agreeing to the changed terms without accepting them.
+        raise ConsentError(
+            _(
+                "The privacy policy changed the terms of “%(name)s”. To switch it on, first "
+                "accept the new version; until then it stays off."
+            )
+            % {"name": purpose.name}
+        )
     state = ConsentState.objects.select_for_update().filter(user=user, purpose=purpose).first()
     if (state.granted if state else False) == granted:
         return None
@@ -199,6 +216,61 @@ def policy_accept(
     return acceptance
 
 
+def _latest_material_number() -> int:
+    return (
+        PolicyVersion.objects.filter(
+            status=PolicyVersion.Status.PUBLISHED, is_material=True
+        ).aggregate(number=Max("number"))["number"]
+        or 0
+    )
+
+
+@transaction.atomic
+def policy_decline(
+    *,
+    user,
+    version: PolicyVersion,
+    channel: str = Channel.SELF_SERVICE,
+    request: HttpRequest | None = None,
+) -> ConsentEvent:
+    """Record that the user declined the version in force, which needs their acceptance.
+
+    Nothing else changes: what the version changes stays off (the consent check already
+    suspends it), the rest of the service goes on as before, and they may accept later.
+    Declining the same version again records nothing new.
+    """
+    # One decision at a time per user, so a double click records one decline.
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    in_force = version_in_force()
+    if not version.is_published or in_force is None or in_force.pk != version.pk:
+        raise ConsentError(_("Only the version in force can be declined."))
+    accepted = (
+        PolicyAcceptance.objects.filter(user=user, express=True).aggregate(
+            number=Max("version__number")
+        )["number"]
+        or 0
+    )
+    if accepted >= _latest_material_number():
+        raise ConsentError(
+            _("You have already accepted this version; there is nothing to decline.")
+        )
+    existing = ConsentEvent.objects.filter(
+        user=user, action=ConsentEvent.Action.POLICY_DECLINED, policy_version=version
+    ).first()
+    if existing is not None:
+        return existing
+    event = _ledger_append(
+        user=user,
+        action=ConsentEvent.Action.POLICY_DECLINED,
+        channel=channel,
+        text_hash=version.text_hash(),
+        policy_version=version,
+        request=request,
+    )
+    transaction.on_commit(lambda: consent_cache.invalidate_user(user.pk))
+    return event
+
+
 @transaction.atomic
 def policy_version_draft_save(
     *, version: PolicyVersion, actor, changed_purposes=None
@@ -254,7 +326,58 @@ def policy_version_publish(*, version: PolicyVersion, actor) -> PolicyVersion:
         changed_purposes=sorted(version.changed_purposes.values_list("code", flat=True)),
     )
     transaction.on_commit(consent_cache.invalidate_all)
+    if version.is_material:
+        from .tasks import policy_version_sms_task
+
+        version_id = version.pk
+        transaction.on_commit(lambda: policy_version_sms_task.delay(version_id))
     return version
+
+
+def _policy_sms_body(version: PolicyVersion, language: str) -> str:
+    with translation.override(language):
+        names = [purpose.name for purpose in version.changed_purposes.order_by("position", "code")]
+        if names:
+            return ngettext(
+                "Version %(number)s of the privacy policy changes the terms of %(names)s. "
+                "Until you decide, we do not use your data for it. Sign in to the privacy "
+                "portal to read the change and accept or decline it.",
+                "Version %(number)s of the privacy policy changes the terms of %(names)s. "
+                "Until you decide, we do not use your data for them. Sign in to the privacy "
+                "portal to read the change and accept or decline it.",
+                len(names),
+            ) % {"number": version.number, "names": gettext(", ").join(names)}
+        return gettext(
+            "Version %(number)s of the privacy policy needs your decision. Sign in to the "
+            "privacy portal to read the change and accept or decline it."
+        ) % {"number": version.number}
+
+
+@transaction.atomic
+def policy_version_sms_batch(*, version_id: int, batch_size: int = POLICY_SMS_BATCH) -> int:
+    """Text the next ``batch_size`` users who must decide on a material version; how many.
+
+    Each user gets a marker row in the same transaction as their queued SMS (sent on
+    commit), so a repeated or concurrent run never texts anyone twice.
+    """
+    # Locked, so two runs for the same version take turns and see each other's markers.
+    version = PolicyVersion.objects.select_for_update().filter(pk=version_id).first()
+    if version is None or not version.is_published or not version.is_material:
+        return 0
+    if version.number < _latest_material_number():
+        # A newer material version was published: its own texts ask for the decision.
+        return 0
+    users = policy_sms_recipients(version=version, limit=batch_size)
+    PolicySmsNotice.objects.bulk_create(
+        [PolicySmsNotice(user=user, version=version) for user in users]
+    )
+    bodies: dict[str, str] = {}
+    for user in users:
+        language = getattr(user, "language", "") or "zh-hans"
+        if language not in bodies:
+            bodies[language] = _policy_sms_body(version, language)
+        queue_sms(to=user.phone.as_e164, body=bodies[language])
+    return len(users)
 
 
 @transaction.atomic

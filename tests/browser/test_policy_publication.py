@@ -1,9 +1,11 @@
-"""Staff publish a material policy version; the user's next page is the acceptance page.
+"""Staff publish a material policy version; the user's pages say it waits for them.
 
 A superuser signs in to the staff desk through its real login form, writes a draft
-that changes the terms of personalised display, and publishes it. A user who had
-turned personalised display on is held at the acceptance page, which shows what
-changed; the consent is suspended until they accept, and stands again after.
+(starting from the text in force) that changes the terms of personalised display, and
+publishes it after a confirmation page that counts the users it affects. A user who had
+turned personalised display on keeps their pages, with a banner leading to the acceptance
+page, which shows what changed; the consent is suspended until they accept, and stands
+again after.
 """
 
 import re
@@ -29,7 +31,7 @@ SUMMARY_EN = "Search records are now kept for 90 days."
 SUMMARY_ZH = "搜索记录现保存 90 天。"
 
 
-def test_published_material_version_must_be_accepted_before_going_on(
+def test_published_material_version_waits_for_the_users_acceptance(
     live_server, new_context, sign_in, wait_until
 ):
     base = live_server.url
@@ -58,6 +60,9 @@ def test_published_material_version_must_be_accepted_before_going_on(
     # 2. A material draft that changes the terms of personalised display.
     staff_page.goto(base + reverse("admin:consents_policyversion_add"))
     form = staff_page.locator("form#policyversion_form")
+    # The draft starts from the text in force.
+    expect(form.locator("[name=body_en]")).to_have_value(v1.body_en)
+    expect(form.locator("[name=title_zh_hans]")).to_have_value(v1.title_zh_hans)
     form.locator("[name=title_zh_hans]").fill(v1.title_zh_hans)
     form.locator("[name=title_en]").fill(v1.title_en)
     form.locator("[name=body_zh_hans]").fill(v1.body_zh_hans.rstrip() + f"\n\n{NEW_SENTENCE_ZH}\n")
@@ -85,8 +90,12 @@ def test_published_material_version_must_be_accepted_before_going_on(
     expect(preview.locator("ins", has_text=NEW_SENTENCE_EN)).to_have_count(1)
     expect(preview.locator("ins", has_text=NEW_SENTENCE_ZH)).to_have_count(1)
 
-    # 3. Publish it from the draft's page.
+    # 3. Publish it from the draft's page, after the page that says whom it affects.
     staff_page.get_by_role("button", name="Publish this draft").click()
+    expect(staff_page.locator("#content")).to_contain_text("2 users will have to accept it.")
+    expect(staff_page.locator("#content")).to_contain_text("1 user has turned one of them on")
+    assert not PolicyVersion.objects.get(pk=draft.pk).is_published
+    staff_page.get_by_role("button", name="Yes, publish version 2").click()
     expect(staff_page).to_have_url(change_url)
     expect(staff_page.locator("ul.messagelist li.success")).to_have_text(
         "Version 2 is published and in force from now on."
@@ -105,8 +114,14 @@ def test_published_material_version_must_be_accepted_before_going_on(
     # The grant made under version 1 is suspended until the user accepts version 2.
     assert wait_until(lambda: not consent_is_given(user=user, purpose=PURPOSE))
 
-    # 4. The user's next page is the acceptance page, with what changed.
+    # 4. The user's next page opens, with a banner that leads to the acceptance page.
     user_page.goto(base + reverse("accounts:settings"))
+    expect(user_page).to_have_url(base + reverse("accounts:settings"))
+    pending = user_page.locator(".policy-pending")
+    expect(pending).to_contain_text("Version 2 of the privacy policy needs your decision.")
+    expect(pending).to_contain_text(SUMMARY_EN)
+    expect(pending).to_contain_text(PURPOSE_NAME)
+    pending.get_by_role("link", name="Read it, then accept or decline").click()
     expect(user_page).to_have_url(base + reverse("policy:accept") + "?next=%2Faccount%2F")
     expect(user_page.get_by_role("heading", level=1)).to_have_text("The privacy policy has changed")
     main = user_page.locator("main")
@@ -126,9 +141,10 @@ def test_published_material_version_must_be_accepted_before_going_on(
     accept_form.get_by_role("button", name="I accept version 2").click()
     expect(user_page).to_have_url(base + reverse("accounts:settings"))
     expect(user_page.get_by_role("heading", level=1)).to_have_text("Account Settings")
-    expect(user_page.get_by_role("status")).to_contain_text(
+    expect(user_page.locator("ul.messages")).to_contain_text(
         "Thank you: you accepted version 2 of the privacy policy."
     )
+    expect(user_page.locator(".policy-pending")).to_have_count(0)
 
     accepted = ConsentEvent.objects.get(
         user=user, action=ConsentEvent.Action.POLICY_ACCEPTED, policy_version__number=2

@@ -392,3 +392,58 @@ def test_the_version_list_shows_drafts_and_published_versions(admin_client):
     assert response.status_code == 200
     assert "Next version" in response.content.decode()
     assert "delete_selected" not in response.content.decode()
+
+
+def test_a_new_draft_starts_from_the_text_in_force(admin_client):
+    v1 = PolicyVersion.objects.get(number=1)
+    page = admin_client.get(reverse("admin:consents_policyversion_add"))
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    assert form["title_zh_hans"].value() == v1.title_zh_hans
+    assert form["title_en"].value() == v1.title_en
+    assert form["body_zh_hans"].value() == v1.body_zh_hans
+    assert form["body_en"].value() == v1.body_en
+    # What this change is about is for staff to say.
+    assert not form["summary_en"].value() and not form["is_material"].value()
+    html = page.content.decode()
+    assert "The text starts from version 1, the version in force" in html
+    assert "This Agreement helps you" in html  # the English text, in the textarea
+
+
+def test_publishing_a_material_draft_asks_first_and_counts_the_users(
+    admin_client, superuser, personalisation, sms_outbox
+):
+    users = [UserFactory() for _ in range(3)]
+    services.consent_grant(user=users[0], purpose=personalisation)
+    UserFactory(is_active=False)  # a closed account is nobody to ask
+    version = draft(is_material=True)
+    version.changed_purposes.set([personalisation])
+    publish_url = reverse("admin:consents_policyversion_publish", args=[version.pk])
+
+    page = admin_client.post(publish_url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    # The three users and the staff member, who has an account like anyone else.
+    assert "4 users will have to accept it." in html
+    assert "1 user has turned one of them on: it stays off for them until they accept." in html
+    assert "Personalised display" in html
+    assert 'name="confirm" value="yes"' in html and f'action="{publish_url}"' in html
+    version.refresh_from_db()
+    assert not version.is_published
+    assert sms_outbox == []
+
+    # The changelist action leads to the same page.
+    page = admin_client.post(
+        reverse("admin:consents_policyversion_changelist"),
+        {"action": "publish_selected_draft", "_selected_action": [version.pk], "index": "0"},
+    )
+    assert page.status_code == 200 and "4 users will have to accept it." in page.content.decode()
+    version.refresh_from_db()
+    assert not version.is_published
+
+    response = admin_client.post(publish_url, {"confirm": "yes"}, follow=True)
+    assert "Version 2 is published and in force from now on." in messages_of(response)
+    version.refresh_from_db()
+    assert version.number == 2 and version.is_material
+    assert AuditEntry.objects.get(action="policy_version.published").actor == superuser
+    assert len(sms_outbox) == 4

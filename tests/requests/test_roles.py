@@ -35,6 +35,11 @@ LATER_ROLE_MIGRATIONS = [
         importlib.import_module("requests.migrations.0008_roles_for_recipients").grant,
     ),
     (
+        "requests",
+        "0012_roles_for_policy_sms_notices",
+        importlib.import_module("requests.migrations.0012_roles_for_policy_sms_notices").grant,
+    ),
+    (
         "api",
         "0002_roles_for_service_tokens",
         importlib.import_module("api.migrations.0002_roles_for_service_tokens").grant,

@@ -8,14 +8,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from privacyportal.registry import DataField, DataKind, ExpiryAction, registry
+from privacyportal.registry import YES_NO, DataField, DataKind, ExpiryAction, registry
 from privacyportal.retention import BATCH_SIZE, BatchStats, purge_in_batches
+from privacyportal.templatetags.phones import phone_display
 
 from .models import BrowsingRecord, SecurityEvent, User
-
-
-def _yes_no(value) -> str:
-    return str(_("yes") if value else _("no"))
 
 
 @transaction.atomic
@@ -50,6 +47,8 @@ def purge_security_events(
 registry.register(
     DataKind(
         code="account",
+        # A partial deletion clears nickname and avatar; the number goes only with the account.
+        erased_categories=("profile",),
         label=_("Account"),
         description=_(
             "Your mobile number, nickname and avatar, and when you joined (policy 2.4.1(1))."
@@ -57,10 +56,15 @@ registry.register(
         model=User,
         user_lookup="pk",
         fields=(
-            DataField("phone", _("Mobile number")),
-            DataField("phone_verified", _("Number verified"), display=_yes_no),
+            DataField("phone", _("Mobile number"), display=phone_display),
+            DataField("phone_verified", _("Number verified"), choices=YES_NO),
             DataField("nickname", _("Nickname")),
-            DataField("avatar", _("Avatar"), display=lambda v: str(_("uploaded") if v else "")),
+            DataField(
+                "avatar",
+                _("Avatar"),
+                display=lambda v: str(_("uploaded") if v else ""),
+                is_file=True,
+            ),
             DataField("date_joined", _("Joined")),
             DataField("last_login", _("Last sign-in")),
         ),
@@ -75,6 +79,7 @@ registry.register(
 registry.register(
     DataKind(
         code="security_events",
+        erased_categories=("device_information", "ip_address", "sign_in_records"),
         label=_("Security events"),
         description=_(
             "Sign-ins and changes to your account, with the device and IP address, "
@@ -84,16 +89,8 @@ registry.register(
         user_lookup="user",
         fields=(
             DataField("occurred_at", _("Time")),
-            DataField(
-                "kind",
-                _("Event"),
-                display=lambda v: str(SecurityEvent.Kind(v).label),
-            ),
-            DataField(
-                "detail",
-                _("Detail"),
-                display=lambda v: str(SecurityEvent.SIGN_IN_METHODS.get(v, v)),
-            ),
+            DataField("kind", _("Event"), choices=SecurityEvent.Kind),
+            DataField("detail", _("Detail"), choices=SecurityEvent.DETAIL_LABELS),
             DataField("ip_address", _("IP address")),
             DataField("user_agent", _("Device")),
         ),
@@ -142,6 +139,7 @@ def purge_browsing_records(
 registry.register(
     DataKind(
         code="browsing_records",
+        erased_categories=("browsing_records", "search_records"),
         label=_("Browsing and search records"),
         description=_(
             "What you searched for in Help and which help pages you opened, recorded only "
@@ -152,10 +150,11 @@ registry.register(
         user_lookup="user",
         fields=(
             DataField("occurred_at", _("Time")),
-            DataField("kind", _("Kind"), display=lambda v: str(BrowsingRecord.Kind(v).label)),
+            DataField("kind", _("Kind"), choices=BrowsingRecord.Kind),
             DataField("text", _("Search or page")),
             DataField("path", _("Page address")),
-            DataField("source", _("Recorded by"), display=lambda v: v or str(_("this portal"))),
+            # Empty for the portal's own pages, else the internal service that reported it.
+            DataField("source", _("Recorded by"), choices={"": _("this portal")}),
         ),
         erase=erase_browsing_records,
         retention=timedelta(days=180),

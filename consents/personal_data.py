@@ -2,17 +2,30 @@
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from privacyportal.models import AuditEntry
-from privacyportal.registry import DataField, DataKind, ExpiryAction, registry
+from privacyportal.registry import YES_NO, DataField, DataKind, ExpiryAction, registry
 
 from .cache import consent_cache
-from .models import Channel, ConsentEvent, ConsentState, PolicyAcceptance
+from .models import (
+    Channel,
+    ConsentEvent,
+    ConsentState,
+    PolicyAcceptance,
+    PolicySmsNotice,
+    Purpose,
+)
 
 
-def _label(choices):
-    return lambda value: str(choices(value).label) if value else ""
+def purpose_names() -> dict[str, str]:
+    """Every purpose's code and its name in the active language (inactive ones too: the
+    history keeps them). Kept with the purposes' catalogue, which a purpose change drops."""
+    return consent_cache.catalogue_derived(
+        ("purpose names", get_language()),
+        lambda: {purpose.code: purpose.name for purpose in Purpose.objects.all()},
+    )
 
 
 @transaction.atomic
@@ -47,6 +60,7 @@ def erase_acceptance_client_details(user) -> int:
 registry.register(
     DataKind(
         code="consents",
+        erased_categories=(),
         label=_("Your choices"),
         description=_(
             "Which optional uses of your data you have switched on or off (policy 2.1.2)."
@@ -54,8 +68,8 @@ registry.register(
         model=ConsentState,
         user_lookup="user",
         fields=(
-            DataField("purpose__code", _("Purpose")),
-            DataField("granted", _("Given"), display=lambda v: str(_("yes") if v else _("no"))),
+            DataField("purpose__code", _("Purpose"), choices=purpose_names),
+            DataField("granted", _("Given"), choices=YES_NO),
             DataField("changed_at", _("Since")),
             DataField("policy_version_number", _("Under policy version")),
         ),
@@ -70,6 +84,8 @@ registry.register(
 registry.register(
     DataKind(
         code="consent_history",
+        # Erasing strips the IP address and device from each entry.
+        erased_categories=("device_information", "ip_address"),
         label=_("Consent history"),
         description=_(
             "Every choice you made and every policy version you accepted, with the policy "
@@ -79,9 +95,9 @@ registry.register(
         user_lookup="user",
         fields=(
             DataField("occurred_at", _("Time")),
-            DataField("action", _("Action"), display=_label(ConsentEvent.Action)),
-            DataField("purpose__code", _("Purpose")),
-            DataField("channel", _("How"), display=_label(Channel)),
+            DataField("action", _("Action"), choices=ConsentEvent.Action),
+            DataField("purpose__code", _("Purpose"), choices=purpose_names),
+            DataField("channel", _("How"), choices=Channel),
             DataField("policy_version__number", _("Policy version")),
             DataField("text_hash", _("Fingerprint of the text shown")),
             DataField("ip_address", _("IP address")),
@@ -104,17 +120,14 @@ registry.register(
 registry.register(
     DataKind(
         code="policy_acceptances",
+        erased_categories=("device_information", "ip_address"),
         label=_("Policy acceptances"),
         description=_("Which versions of the privacy policy you accepted, when and from where."),
         model=PolicyAcceptance,
         user_lookup="user",
         fields=(
             DataField("version__number", _("Version")),
-            DataField(
-                "express",
-                _("Express acceptance"),
-                display=lambda v: str(_("yes") if v else _("no")),
-            ),
+            DataField("express", _("Express acceptance"), choices=YES_NO),
             DataField("accepted_at", _("Time")),
             DataField("ip_address", _("IP address")),
             DataField("user_agent", _("Device")),
@@ -133,4 +146,10 @@ registry.exempt(
     AuditEntry,
     reason="Audit entries record what staff did (publishing a policy version, changing a "
     "purpose); the user they refer to is the staff member acting.",
+)
+
+registry.exempt(
+    PolicySmsNotice,
+    reason="A delivery marker (user, policy version, time) that keeps a material version's "
+    "SMS from being sent twice; it holds no number and no text, and goes with the user row.",
 )

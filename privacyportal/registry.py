@@ -6,11 +6,15 @@ outlived its storage period. The "my data" page, access copies, deletions and
 retention jobs walk this registry, so one registration covers a new kind
 everywhere, and ``tests/privacyportal/test_registry.py`` fails when a model
 that refers to a user is neither registered nor exempted with a reason.
+
+Each kind declares its fields once, with their labels and, for fields holding codes
+(a status, a purpose), the labels of those codes (``DataField.choices``): the pages
+show the labels, and the access copy writes them with the code beside them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -43,12 +47,66 @@ _EXPIRY_ACTION_LABELS = {
 }
 
 
+# The codes a field holds, with the labels the pages show for them: a ``TextChoices``
+# class, a mapping, or a function returning a mapping in the active language (for codes
+# kept in the database, such as purposes).
+ChoiceSource = type[models.Choices] | Mapping[object, str | Promise] | Callable[[], Mapping]
+
+YES_NO: Mapping[bool, Promise] = {True: _("yes"), False: _("no")}
+
+
 @dataclass(frozen=True)
 class DataField:
+    """One field of a kind, declared once for every reader: the pages, the copy, the guide.
+
+    A field with ``choices`` holds codes: the pages show their labels, and the access copy
+    writes the label with the stored code beside it. A value that is not among the choices
+    reads as itself (free text in a field that also holds codes, such as a sign-in method).
+    ``is_file`` marks a file field (the avatar): the copy holds the file itself.
+    """
+
     name: str
     label: str | Promise
-    # How a value reads for its owner; the raw value goes into exports.
+    # How a value reads for its owner on the pages; set from ``choices`` when not given.
     display: Callable[[object], str] | None = None
+    # Not compared: a mapping cannot be hashed, and the field is known by its name.
+    choices: ChoiceSource | None = field(default=None, compare=False)
+    is_file: bool = False
+
+    def __post_init__(self) -> None:
+        if self.is_file and "__" in self.name:
+            raise ValueError(f"File field {self.name!r} must be a field of the kind's own model.")
+        if self.choices is not None and self.display is None:
+            object.__setattr__(self, "display", self.choice_label)
+
+    @property
+    def is_coded(self) -> bool:
+        return self.choices is not None
+
+    def choice_labels(self) -> dict[object, str]:
+        """Every code of the field and its label, in the active language."""
+        source = self.choices
+        if source is None:
+            return {}
+        if isinstance(source, type) and issubclass(source, models.Choices):
+            return {member.value: str(member.label) for member in source}
+        if not isinstance(source, Mapping):
+            source = source()
+        return {code: str(label) for code, label in source.items()}
+
+    def labeller(self) -> Callable[[object], str]:
+        """``label(value)`` with the labels looked up once: for many rows in one language."""
+        labels = self.choice_labels()
+
+        def label(value) -> str:
+            if value is None:
+                return ""
+            return labels.get(value, str(value))
+
+        return label
+
+    def choice_label(self, value) -> str:
+        return self.labeller()(value)
 
 
 @dataclass(frozen=True)
@@ -77,6 +135,10 @@ class DataKind:
     # The additional purpose this data is collected under, if any: withdrawing
     # that consent erases it (PIPL art. 47), in the withdrawal's transaction.
     collected_under: str | None = None
+    # The data categories (``consents.DataCategory`` codes: what recipients receive) that
+    # erasing this kind touches: a partial deletion tells a recipient only of the ones it
+    # received. None, not said: every category (telling too many beats telling none).
+    erased_categories: tuple[str, ...] | None = None
 
     def queryset_for_user(self, user) -> models.QuerySet:
         return self.model._default_manager.filter(**{self.user_lookup: user.pk}).order_by(

@@ -157,6 +157,11 @@ class PrivacyRequest(models.Model):
         return self.status in self.OPEN_STATUSES
 
     @property
+    def short_reference(self) -> str:
+        """The reference as the desk and the SMS name a request: enough to tell them apart."""
+        return str(self.reference)[:8]
+
+    @property
     def effective_due_on(self):
         return self.extended_to or self.due_on
 
@@ -196,8 +201,12 @@ class RequestEvent(models.Model):
         verbose_name=_("by"),
     )
     occurred_at = models.DateTimeField(_("time"), default=timezone.now)
-    # Shown to the user on their timeline (a reason, an answer); staff-only detail goes in details.
+    # Shown to the user on their timeline: what staff wrote (a reason, an answer), as written.
     note = models.TextField(_("note"), blank=True)
+    # What the system says on the timeline, as a code and its values (``requests.timeline``),
+    # so that each reader gets it in their own language; staff-only detail goes in details.
+    note_code = models.CharField(_("message"), max_length=32, blank=True)
+    note_params = models.JSONField(_("message values"), default=dict, blank=True)
     details = models.JSONField(_("details"), default=dict, blank=True)
 
     class Meta:
@@ -473,6 +482,8 @@ class DeletionNotice(models.Model):
     )
     idempotency_key = models.UUIDField(_("idempotency key"), default=uuid.uuid4, unique=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, db_index=True)
+    # Only the categories in the deletion's scope that this recipient received: what it is
+    # told to delete (``propagation.deletion_notice_plan``).
     categories = models.JSONField(_("data categories"), default=list)
     subject_identifiers = models.JSONField(_("identifiers at the recipient"), default=list)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)

@@ -16,6 +16,8 @@ def keep_as_evidence(user) -> int:
 registry.register(
     DataKind(
         code="privacy_requests",
+        # Kept as evidence: erasing them erases nothing a recipient holds.
+        erased_categories=(),
         label=_("Your requests"),
         description=_(
             "The requests you filed (copies, corrections, deletions, questions) and our answers "
@@ -25,8 +27,8 @@ registry.register(
         user_lookup="user",
         fields=(
             DataField("created_at", _("Filed")),
-            DataField("kind", _("Kind"), display=lambda v: str(PrivacyRequest.Kind(v).label)),
-            DataField("status", _("Status"), display=lambda v: str(PrivacyRequest.Status(v).label)),
+            DataField("kind", _("Kind"), choices=PrivacyRequest.Kind),
+            DataField("status", _("Status"), choices=PrivacyRequest.Status),
             DataField("details", _("Details")),
             DataField("due_on", _("Due")),
             DataField("answer", _("Answer")),
@@ -44,6 +46,7 @@ registry.register(
 registry.register(
     DataKind(
         code="disclosures",
+        erased_categories=(),
         label=_("Who received your data"),
         description=_(
             "Each time we shared your data with a third party: who, which kinds, when, and on "
@@ -55,8 +58,8 @@ registry.register(
             DataField("disclosed_at", _("Shared")),
             DataField("recipient__name", _("Recipient")),
             DataField("subject_identifier", _("Identifier at the recipient")),
-            DataField("basis", _("Basis"), display=lambda v: str(Disclosure.Basis(v).label)),
-            DataField("legal_exception", _("Legal exception")),
+            DataField("basis", _("Basis"), choices=Disclosure.Basis),
+            DataField("legal_exception", _("Legal exception"), choices=Disclosure.LegalException),
         ),
         # Kept: a deletion has to tell every recipient, and the record of sharing is evidence.
         erase=keep_as_evidence,

@@ -1,7 +1,7 @@
 """Recipients, disclosures and deletion notices (DESIGN §2 "Deletion and propagation").
 
-An approved deletion creates one notice per recipient that received the user's
-data, in the deletion's transaction. A worker posts each notice as signed JSON,
+An approved deletion creates one notice per recipient that received data in the
+deletion's scope, naming only those categories, in the deletion's transaction. A worker posts each notice as signed JSON,
 shaped after the OpenDSR erasure request; the recipient confirms through a signed
 callback, shaped after the OpenDSR status callback. The notice row decides what
 happens next (``next_attempt_at``): a lost message, a killed worker or a flushed
@@ -35,6 +35,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consents.models import ConsentState, DataCategory
 from consents.selectors import consent_is_given
+from privacyportal.registry import registry
 from privacyportal.services import audit_record
 
 from .models import (
@@ -45,6 +46,7 @@ from .models import (
     Recipient,
     RequestEvent,
 )
+from .timeline import Note
 
 logger = logging.getLogger(__name__)
 Status = DeletionNotice.Status
@@ -144,38 +146,76 @@ def disclosure_record(
 
 # --- creating notices ------------------------------------------------------------------------
 
+def scope_categories(privacy_request: PrivacyRequest) -> set[str] | None:
+    """The data categories a deletion covers (each kind's registration says which its
+    erasure touches); None for the whole account, or a kind that does not say: every one."""
+    if privacy_request.whole_account:
+        return None
+    codes: set[str] = set()
+    for code in privacy_request.scope_kinds:
+        categories = registry.get(code).erased_categories
+        if categories is None:
+            return None
+        codes.update(categories)
+    return codes
 
-def deletion_notices_create(*, privacy_request: PrivacyRequest) -> int:
-    """One notice per recipient holding the user's data; call inside the deletion's transaction."""
-    user = privacy_request.user
+
+@dataclass(frozen=True)
+class PlannedNotice:
+    """Who a deletion tells, of which categories, and by which identifiers."""
+
+    recipient: Recipient
+    categories: tuple[str, ...]
+    subject_identifiers: tuple[str, ...]
+
+
+def deletion_notice_plan(*, privacy_request: PrivacyRequest) -> list[PlannedNotice]:
+    """The recipients to tell: those that received (per the disclosures ledger) at least one
+    category in the deletion's scope, each with only those categories, and the identifiers
+    of the disclosures that carried them. The approval page shows this same plan."""
+    in_scope = scope_categories(privacy_request)
     by_recipient: dict[int, dict] = {}
-    rows = Disclosure.objects.filter(user=user).values_list(
+    rows = Disclosure.objects.filter(user_id=privacy_request.user_id).values_list(
         "recipient_id", "subject_identifier", "categories__code"
     )
     for recipient_id, identifier, category in rows:
+        if category is None or (in_scope is not None and category not in in_scope):
+            continue
         entry = by_recipient.setdefault(recipient_id, {"ids": set(), "categories": set()})
         entry["ids"].add(identifier)
-        if category:
-            entry["categories"].add(category)
-    if not by_recipient:
-        return 0
-    now = timezone.now()
+        entry["categories"].add(category)
     recipients = Recipient.objects.in_bulk(list(by_recipient))
+    return [
+        PlannedNotice(
+            recipient=recipients[recipient_id],
+            categories=tuple(sorted(entry["categories"])),
+            subject_identifiers=tuple(sorted(entry["ids"])),
+        )
+        for recipient_id, entry in sorted(by_recipient.items())
+    ]
+
+
+def deletion_notices_create(*, privacy_request: PrivacyRequest) -> list[DeletionNotice]:
+    """A notice for each recipient of the plan; call inside the deletion's transaction."""
+    plan = deletion_notice_plan(privacy_request=privacy_request)
+    if not plan:
+        return []
+    now = timezone.now()
     notices = [
         DeletionNotice(
             request=privacy_request,
-            recipient=recipients[recipient_id],
-            status=Status.PENDING if recipients[recipient_id].endpoint else Status.MANUAL,
-            categories=sorted(entry["categories"]),
-            subject_identifiers=sorted(entry["ids"]),
-            next_attempt_at=now if recipients[recipient_id].endpoint else None,
+            recipient=planned.recipient,
+            status=Status.PENDING if planned.recipient.endpoint else Status.MANUAL,
+            categories=list(planned.categories),
+            subject_identifiers=list(planned.subject_identifiers),
+            next_attempt_at=now if planned.recipient.endpoint else None,
         )
-        for recipient_id, entry in sorted(by_recipient.items())
+        for planned in plan
     ]
     DeletionNotice.objects.bulk_create(notices)
     due = [n.pk for n in notices if n.status == Status.PENDING]
     transaction.on_commit(lambda: queue_notices(due))
-    return len(notices)
+    return notices
 
 
 def queue_notices(notice_ids) -> None:
@@ -501,19 +541,31 @@ def notice_acknowledge(*, key, body: bytes, signature: str) -> DeletionNotice:
 def _request_event(notice, action, *, actor=None, note=""):
     from .services import _event
 
+    # Each of these events has a timeline message of the same name.
     _event(
-        notice.request, action, actor=actor, note=note, details={"recipient": notice.recipient.name}
+        notice.request,
+        action,
+        actor=actor,
+        note=note,
+        note_code=Note(action.value),
+        note_params={"recipient": notice.recipient.name},
+        details={"recipient": notice.recipient.name},
     )
 
 
 def _complete_if_done(privacy_request: PrivacyRequest) -> None:
-    from .services import _locked, _transition
+    from .services import Sms, _locked, _transition
 
     if privacy_request.notices.exclude(status__in=DeletionNotice.DONE).exists():
         return
     privacy_request = _locked(privacy_request)
     if privacy_request.status == PrivacyRequest.Status.PROPAGATING:
-        _transition(privacy_request, PrivacyRequest.Status.COMPLETED, RequestEvent.Action.COMPLETED)
+        _transition(
+            privacy_request,
+            PrivacyRequest.Status.COMPLETED,
+            RequestEvent.Action.COMPLETED,
+            sms=Sms.RECIPIENTS_TOLD,
+        )
 
 
 def _staff_locked(notice: DeletionNotice) -> DeletionNotice:

@@ -12,9 +12,9 @@ from django.utils.translation import gettext as _
 
 from privacyportal.registry import registry
 
-from . import corrections
+from . import corrections, timeline
 from .deadlines import working_days_left
-from .models import AccessCopy, PrivacyRequest, RequestEvent
+from .models import AccessCopy, DeletionNotice, PrivacyRequest, RequestEvent
 from .services import TRANSITIONS
 
 Status = PrivacyRequest.Status
@@ -39,8 +39,49 @@ def open_access_request_for_user(*, user) -> PrivacyRequest | None:
     )
 
 
-def request_timeline(*, privacy_request: PrivacyRequest) -> QuerySet[RequestEvent]:
-    return privacy_request.events.order_by("occurred_at", "pk")
+def request_timeline(*, privacy_request: PrivacyRequest) -> list[RequestEvent]:
+    """The timeline, each event with ``text``: its note in the reader's (active) language."""
+    events = list(privacy_request.events.order_by("occurred_at", "pk"))
+    for event in events:
+        event.text = timeline.event_note(event)
+    return events
+
+
+def request_notices(*, privacy_request: PrivacyRequest) -> list[DeletionNotice]:
+    """Who a carried-out deletion told, and of what (DESIGN §2): each notice with
+    ``categories_text`` (the names of only what it was told to delete) and, when staff sent it by hand,
+    ``sent_on`` (the time of that timeline event: the notice has no time of its own)."""
+    if privacy_request.kind != PrivacyRequest.Kind.DELETION or privacy_request.status not in (
+        Status.PROPAGATING,
+        Status.COMPLETED,
+    ):
+        return []
+    notices = list(
+        DeletionNotice.objects.filter(request=privacy_request)
+        .select_related("recipient")
+        .order_by("recipient__name", "pk")
+    )
+    names = dict(
+        zip(
+            codes := sorted({code for notice in notices for code in notice.categories}),
+            timeline.category_names(codes),
+            strict=True,
+        )
+    )
+    sent = {}
+    if any(n.status == DeletionNotice.Status.MANUAL_SENT for n in notices):
+        sent = {
+            (details or {}).get("recipient"): occurred_at
+            for details, occurred_at in privacy_request.events.filter(
+                action=RequestEvent.Action.NOTICE_SENT_BY_HAND
+            )
+            .order_by("occurred_at", "pk")
+            .values_list("details", "occurred_at")
+        }
+    for notice in notices:
+        notice.categories_text = timeline.join_list(names[code] for code in notice.categories)
+        notice.sent_on = sent.get(notice.recipient.name)
+    return notices
 
 
 def days_left(privacy_request: PrivacyRequest, *, today: date | None = None) -> int | None:

@@ -4,6 +4,7 @@ transaction; the user is told by SMS of every change of status."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -16,11 +17,14 @@ from django.utils.translation import gettext_lazy as _
 from accounts.services import user_close
 from privacyportal.registry import registry
 from privacyportal.services import audit_record
-from privacyportal.sms import queue_sms
+from privacyportal.sms import queue_sms, send_sms
 
 from . import corrections, propagation, tombstones
 from .deadlines import WORKING_DAYS, due_date
 from .models import AccessCopy, DeletionTombstone, LegalHold, PrivacyRequest, RequestEvent
+from .timeline import Note, local_time
+
+logger = logging.getLogger(__name__)
 
 Status = PrivacyRequest.Status
 Kind = PrivacyRequest.Kind
@@ -36,12 +40,6 @@ TRANSITIONS: dict[str, set[str]] = {
 }
 CLOSED = {Status.COMPLETED, Status.REJECTED, Status.WITHDRAWN}
 
-COMPLAINT_HINT = _(
-    "If you disagree, you can file a question or complaint through this portal, complain to "
-    "the authority that protects personal information (the Cyberspace Administration), or "
-    "take the matter to court (PIPL art. 50)."
-)
-
 
 class RequestError(Exception):
     """A refused change, with a message for the person who asked."""
@@ -55,25 +53,82 @@ def _locked(privacy_request: PrivacyRequest) -> PrivacyRequest:
     return PrivacyRequest.objects.select_for_update().get(pk=privacy_request.pk)
 
 
-def _notify(privacy_request: PrivacyRequest, *, phone: str | None = None) -> None:
+class Sms:
+    """What a status SMS says changed; each names its values (``_sms_body`` fills them)."""
+
+    FILED = _("we received it and will answer by %(due)s.")
+    STARTED = _("our privacy team has started work on it and will answer by %(due)s.")
+    COPY_STARTED = _("we are preparing the copy of your data and will text you when it is ready.")
+    EXTENDED = _("the deadline was extended to %(due)s; the reason is on the request's page.")
+    REJECTED = _("it was rejected; the reason and how to complain are on the request's page.")
+    WITHDRAWN = _("you withdrew it and we stopped working on it.")
+    ANSWERED = _("it is completed; our answer is on the request's page.")
+    CORRECTED = _("it is completed: the correction was made.")
+    COPY_READY = _("it is completed: your copy can be downloaded until %(until)s.")
+    ERASED_TELLING = _(
+        "your data was erased; we are telling the third parties that received it to delete it too."
+    )
+    ERASED = _("it is completed: your data was erased; no third party had received it.")
+    RECIPIENTS_TOLD = _(
+        "it is completed: each third party that received the data was told to delete it."
+    )
+    # The number is erased with the account: nothing can reach it after this one.
+    ACCOUNT_CLOSED = _(
+        "your data was erased and your account is closed. This is the last text message to "
+        "this number."
+    )
+    ACCOUNT_CLOSED_TELLING = _(
+        "your data was erased and your account is closed; we are telling the third parties "
+        "that received it to delete it too. This is the last text message to this number."
+    )
+
+
+def _sms_body(privacy_request: PrivacyRequest, change, **values) -> str:
+    # Texts go out in the portal's language; the page they point to has both.
+    with translation.override(settings.LANGUAGE_CODE):
+        text = str(change) % {
+            "due": privacy_request.effective_due_on.isoformat(),
+            **values,
+        }
+        names = {
+            "reference": privacy_request.short_reference,
+            "kind": privacy_request.get_kind_display(),
+            "change": text,
+        }
+        if any(change is final for final in (Sms.ACCOUNT_CLOSED, Sms.ACCOUNT_CLOSED_TELLING)):
+            # The account is gone: there is no page to point to.
+            return gettext("Privacy request %(reference)s (%(kind)s): %(change)s") % names
+        return (
+            gettext(
+                "Privacy request %(reference)s (%(kind)s): %(change)s Details: Account "
+                "Settings → My requests."
+            )
+            % names
+        )
+
+
+def _notify(privacy_request: PrivacyRequest, change, *, phone: str | None = None, **values):
+    """Text the requester what changed, once the transaction commits."""
     phone = phone or (privacy_request.user.phone.as_e164 if privacy_request.user.phone else None)
     if not phone:
         return
-    # Texts go out in the portal's language; the page they point to has both.
-    with translation.override("zh-hans"):
-        body = gettext(
-            "Your privacy request (%(kind)s) is now: %(status)s. Details: Account Settings → "
-            "My requests."
-        ) % {
-            "kind": privacy_request.get_kind_display(),
-            "status": privacy_request.get_status_display(),
-        }
-    queue_sms(to=phone, body=body)
+    queue_sms(to=phone, body=_sms_body(privacy_request, change, **values))
 
 
 def _event(
-    privacy_request, action, *, actor=None, note="", details=None, to_status="", from_status=None
+    privacy_request,
+    action,
+    *,
+    actor=None,
+    note="",
+    note_code="",
+    note_params=None,
+    details=None,
+    to_status="",
+    from_status=None,
 ):
+    """A timeline row. ``note`` is what staff wrote; the system speaks through ``note_code``
+    and ``note_params`` (``requests.timeline``), never in words frozen in one language."""
     return RequestEvent.objects.create(
         request=privacy_request,
         action=action,
@@ -83,6 +138,8 @@ def _event(
         to_status=to_status,
         actor=actor if actor is not None and actor.pk else None,
         note=str(note),
+        note_code=str(note_code),
+        note_params=note_params or {},
         details=details or {},
     )
 
@@ -94,10 +151,14 @@ def _transition(
     *,
     actor=None,
     note="",
+    note_code="",
+    note_params=None,
     details=None,
-    notify=True,
+    sms=None,
+    sms_values=None,
     phone=None,
 ) -> RequestEvent:
+    """Change the status with its timeline row; ``sms`` (a ``Sms`` text) tells the user."""
     if to_status not in TRANSITIONS.get(privacy_request.status, set()):
         raise RequestError(
             _("This request is %(status)s; it cannot become %(to)s.")
@@ -107,14 +168,21 @@ def _transition(
             }
         )
     event = _event(
-        privacy_request, action, actor=actor, note=note, details=details, to_status=to_status
+        privacy_request,
+        action,
+        actor=actor,
+        note=note,
+        note_code=note_code,
+        note_params=note_params,
+        details=details,
+        to_status=to_status,
     )
     privacy_request.status = to_status
     if to_status in CLOSED:
         privacy_request.closed_at = event.occurred_at
     privacy_request.save()
-    if notify:
-        _notify(privacy_request, phone=phone)
+    if sms is not None:
+        _notify(privacy_request, sms, phone=phone, **(sms_values or {}))
     return event
 
 
@@ -211,13 +279,17 @@ def request_file(
         privacy_request, Action.SUBMITTED, actor=user, to_status=Status.SUBMITTED, from_status=""
     )
     if kind == Kind.ACCESS:
-        # A copy needs no one's decision: the worker builds it at once.
+        # A copy needs no one's decision: the worker builds it at once. Its "in progress"
+        # text is sent by that same task before the build is queued, so the "ready" text,
+        # sent when the build ends, can never arrive first (two SMS tasks could overtake
+        # each other on two worker processes, or through a retry).
         copy = AccessCopy.objects.create(request=privacy_request)
-        _transition(privacy_request, Status.IN_PROGRESS, Action.STARTED, notify=False)
-        from .tasks import build_access_copy_task
+        _transition(privacy_request, Status.IN_PROGRESS, Action.STARTED)
+        from .tasks import start_access_copy_task
 
-        transaction.on_commit(lambda: build_access_copy_task.delay(copy.pk))
-    _notify(privacy_request)
+        transaction.on_commit(lambda: start_access_copy_task.delay(copy.pk))
+    else:
+        _notify(privacy_request, Sms.FILED)
     return privacy_request
 
 
@@ -226,7 +298,7 @@ def request_withdraw(*, privacy_request: PrivacyRequest, user) -> PrivacyRequest
     privacy_request = _locked(privacy_request)
     if privacy_request.user_id != user.pk:
         raise RequestError(_("This is not your request."))
-    _transition(privacy_request, Status.WITHDRAWN, Action.WITHDRAWN, actor=user)
+    _transition(privacy_request, Status.WITHDRAWN, Action.WITHDRAWN, actor=user, sms=Sms.WITHDRAWN)
     return privacy_request
 
 
@@ -249,7 +321,7 @@ def request_start(*, privacy_request: PrivacyRequest, actor) -> PrivacyRequest:
     privacy_request = _locked(privacy_request)
     if privacy_request.assignee_id is None:
         privacy_request.assignee = actor
-    _transition(privacy_request, Status.IN_PROGRESS, Action.STARTED, actor=actor)
+    _transition(privacy_request, Status.IN_PROGRESS, Action.STARTED, actor=actor, sms=Sms.STARTED)
     return privacy_request
 
 
@@ -271,12 +343,14 @@ def request_extend(*, privacy_request: PrivacyRequest, actor, reason: str) -> Pr
         Action.EXTENDED,
         actor=actor,
         note=reason.strip(),
+        note_code=Note.EXTENDED,
+        note_params={"to": privacy_request.extended_to.isoformat()},
         details={
             "from": privacy_request.due_on.isoformat(),
             "to": privacy_request.extended_to.isoformat(),
         },
     )
-    _notify(privacy_request)
+    _notify(privacy_request, Sms.EXTENDED)
     return privacy_request
 
 
@@ -292,9 +366,16 @@ def request_reject(
         raise RequestError(_("Explain the reason for the rejection."))
     privacy_request.rejection_reason = reason
     privacy_request.answer = text.strip()
-    label = PrivacyRequest.RejectionReason(reason).label
-    note = "\n".join(part for part in (str(label), text.strip(), str(COMPLAINT_HINT)) if part)
-    _transition(privacy_request, Status.REJECTED, Action.REJECTED, actor=actor, note=note)
+    _transition(
+        privacy_request,
+        Status.REJECTED,
+        Action.REJECTED,
+        actor=actor,
+        note=text.strip(),
+        note_code=Note.REJECTED,
+        note_params={"reason": reason},
+        sms=Sms.REJECTED,
+    )
     return privacy_request
 
 
@@ -308,7 +389,12 @@ def request_complete(*, privacy_request: PrivacyRequest, actor, answer: str = ""
         raise RequestError(_("Write the answer the user will see."))
     privacy_request.answer = answer.strip()
     _transition(
-        privacy_request, Status.COMPLETED, Action.COMPLETED, actor=actor, note=answer.strip()
+        privacy_request,
+        Status.COMPLETED,
+        Action.COMPLETED,
+        actor=actor,
+        note=answer.strip(),
+        sms=Sms.ANSWERED,
     )
     return privacy_request
 
@@ -335,8 +421,9 @@ def correction_apply(*, privacy_request: PrivacyRequest, actor) -> PrivacyReques
         Status.COMPLETED,
         Action.COMPLETED,
         actor=actor,
-        note=gettext("%(field)s is now “%(value)s”.")
-        % {"field": field.label, "value": privacy_request.correction_value},
+        note_code=Note.CORRECTION_APPLIED,
+        note_params={"field": field.code, "value": privacy_request.correction_value},
+        sms=Sms.CORRECTED,
     )
     return privacy_request
 
@@ -377,6 +464,10 @@ def _deletion_execute(*, privacy_request: PrivacyRequest, actor) -> PrivacyReque
     )
     # Notices first: they copy what each recipient knows the user by before erasure.
     notices = propagation.deletion_notices_create(privacy_request=privacy_request)
+    told = [
+        {"recipient": notice.recipient.name, "categories": notice.categories}
+        for notice in sorted(notices, key=lambda notice: notice.recipient.name)
+    ]
     erased = {kind.code: kind.erase(user) for kind in kinds}
     tombstone = DeletionTombstone.objects.create(
         user_id=user.pk,
@@ -385,15 +476,26 @@ def _deletion_execute(*, privacy_request: PrivacyRequest, actor) -> PrivacyReque
         kinds=[kind.code for kind in kinds],
     )
     transaction.on_commit(lambda: tombstones.journal_append(tombstone))
+    # Read before closing the account erases it: the last text goes to this number.
     phone = user.phone.as_e164 if user.phone else None
     if privacy_request.whole_account:
         user_close(user=user)
+        sms = Sms.ACCOUNT_CLOSED_TELLING if notices else Sms.ACCOUNT_CLOSED
+    else:
+        sms = Sms.ERASED_TELLING if notices else Sms.ERASED
     _transition(
         privacy_request,
         Status.PROPAGATING if notices else Status.COMPLETED,
         Action.DELETION_APPROVED,
         actor=actor,
-        details={"erased": erased, "notices": notices},
+        note_code=Note.ERASED,
+        note_params={
+            "whole_account": privacy_request.whole_account,
+            "kinds": [kind.code for kind in kinds],
+            "notices": told,
+        },
+        details={"erased": erased, "notices": len(notices)},
+        sms=sms,
         phone=phone,
     )
     return privacy_request
@@ -406,7 +508,7 @@ COPY_LIFETIME = timedelta(days=7)
 
 
 def _local(moment: datetime) -> str:
-    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M} ({settings.TIME_ZONE})"
+    return local_time(moment)
 
 
 # A build running longer than this belonged to a worker that was killed.
@@ -435,6 +537,31 @@ def access_copies_due() -> list[int]:
         )
         .values_list("pk", flat=True)
     )
+
+
+def access_copy_announce(copy_id: int) -> bool:
+    """Text the requester, now, that their copy is being prepared; False when it is not
+    (the copy started already, or its request was closed) or the text could not be sent.
+
+    Sent here and not queued: the build is queued only after this returns, so the
+    "ready" text cannot overtake this one. A failure is logged, not raised: the copy must
+    not wait for the SMS provider, and the "ready" text still follows.
+    """
+    copy = AccessCopy.objects.select_related("request__user").filter(pk=copy_id).first()
+    if copy is None or copy.status != AccessCopy.Status.PENDING:
+        return False
+    privacy_request = copy.request
+    phone = privacy_request.user.phone
+    if privacy_request.status != Status.IN_PROGRESS or not phone:
+        return False
+    try:
+        send_sms(to=phone.as_e164, body=_sms_body(privacy_request, Sms.COPY_STARTED))
+    except Exception:
+        logger.warning(
+            "The 'copy in progress' SMS for copy %s was not sent", copy_id, exc_info=True
+        )
+        return False
+    return True
 
 
 def access_copy_claim(copy_id: int) -> AccessCopy | None:
@@ -495,18 +622,15 @@ def access_copy_mark_ready(*, copy_id: int, file_name: str, size: int, built_at:
         copy.expires_at = expires_at
         copy.error = ""
         copy.save()
-        # The timeline keeps this text: written in the portal's language, like the SMS.
-        with translation.override(settings.LANGUAGE_CODE):
-            note = gettext(
-                "Your copy is ready. Download it from My requests until %(date)s; after that "
-                "it is deleted and you can ask for a new one."
-            ) % {"date": _local(expires_at)}
         _transition(
             privacy_request,
             Status.COMPLETED,
             Action.COPY_READY,
-            note=note,
+            note_code=Note.COPY_READY,
+            note_params={"expires_at": expires_at.isoformat()},
             details={"copy": copy.pk, "size": size, "expires_at": expires_at.isoformat()},
+            sms=Sms.COPY_READY,
+            sms_values={"until": local_time(expires_at)},
         )
     return True
 

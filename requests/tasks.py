@@ -2,7 +2,7 @@ from celery import shared_task
 
 from .access_copy import build_access_copy
 from .propagation import notices_deliver, notices_due, queue_notices
-from .services import access_copies_due
+from .services import access_copies_due, access_copy_announce
 
 
 @shared_task(
@@ -19,6 +19,14 @@ def build_access_copy_task(self, copy_id: int) -> None:
     up to three times, and each retry takes the failed copy up again.
     """
     build_access_copy(copy_id)
+
+
+@shared_task
+def start_access_copy_task(copy_id: int) -> None:
+    """Text "being prepared", then queue the build: in this order, so that the "ready"
+    text, which the build sends, always comes second."""
+    access_copy_announce(copy_id)
+    build_access_copy_task.delay(copy_id)
 
 
 @shared_task

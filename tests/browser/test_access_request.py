@@ -116,17 +116,24 @@ def test_user_gets_a_copy_of_every_kind_of_their_data(
     exported = {code: json.loads(files[f"{code}.json"].decode("utf-8")) for code in codes}
     assert all(isinstance(rows, list) for rows in exported.values())
 
-    # The browsing records are the user's own searches, and nobody else's.
+    # The browsing records are the user's own searches, and nobody else's. The copy is in
+    # the language the request was filed in (English here): columns are the field labels,
+    # a code is its label with the code beside it.
     records = exported["browsing_records"]
-    assert sorted(row["text"] for row in records) == sorted(QUERIES)
-    assert {row["kind"] for row in records} == {BrowsingRecord.Kind.SEARCH}
+    assert sorted(row["Search or page"] for row in records) == sorted(QUERIES)
+    assert {row["Kind (code)"] for row in records} == {BrowsingRecord.Kind.SEARCH}
+    assert {row["Kind"] for row in records} == {"Search query"}
     table = list(csv.DictReader(io.StringIO(files["browsing_records.csv"].decode("utf-8-sig"))))
-    assert sorted(row["text"] for row in table) == sorted(QUERIES)
+    assert sorted(row["Search or page"] for row in table) == sorted(QUERIES)
 
     # The rest of what the user has is there too.
-    assert [row["kind"] for row in exported["security_events"]] == [SecurityEvent.Kind.PASSWORD_SET]
-    assert [row["phone"] for row in exported["account"]] == [user.phone.as_e164]
-    assert [row["kind"] for row in exported["privacy_requests"]] == [PrivacyRequest.Kind.ACCESS]
+    assert [row["Event (code)"] for row in exported["security_events"]] == [
+        SecurityEvent.Kind.PASSWORD_SET
+    ]
+    assert [row["Mobile number"] for row in exported["account"]] == [user.phone.as_e164]
+    assert [row["Kind (code)"] for row in exported["privacy_requests"]] == [
+        PrivacyRequest.Kind.ACCESS
+    ]
 
     readme = files["README.txt"].decode("utf-8")
     assert str(privacy_request.reference) in readme

@@ -90,3 +90,32 @@ def test_purge_expired_deletes_only_what_outlived_its_storage_period_in_batches(
     SecurityEvent.objects.bulk_create([*old, fresh])
     assert kind.purge_expired(kind.expires_before(now), batch_size=3) == 7
     assert list(SecurityEvent.objects.values_list("pk", flat=True)) == [fresh.pk]
+
+
+def test_coded_fields_declare_their_labels_once_for_pages_and_copies():
+    from django.utils import translation
+
+    from requests.models import PrivacyRequest
+
+    status = next(f for f in registry.get("privacy_requests").fields if f.name == "status")
+    verified = next(f for f in registry.get("account").fields if f.name == "phone_verified")
+    with translation.override("zh-hans"):
+        # The pages' display comes from the same declaration as the copy's labels.
+        assert status.display("in_progress") == "处理中" == status.labeller()("in_progress")
+        assert status.choice_labels() == {
+            value: str(label) for value, label in PrivacyRequest.Status.choices
+        }
+        assert verified.display(True) == "是" and verified.display(False) == "否"
+    with translation.override("en"):
+        assert status.display("in_progress") == "In progress"
+    # A value outside the choices reads as itself, and an empty one as nothing.
+    assert status.labeller()("unknown") == "unknown" and status.labeller()(None) == ""
+
+
+def test_every_file_field_is_a_file_of_its_kinds_model():
+    from django.db.models import FileField
+
+    files = [(k, f) for k in registry.kinds() for f in k.fields if f.is_file]
+    assert [(k.code, f.name) for k, f in files] == [("account", "avatar")]
+    for kind, data_field in files:
+        assert isinstance(kind.model._meta.get_field(data_field.name), FileField)

@@ -19,7 +19,7 @@ from accounts.services import activity_record
 from consents.models import Purpose
 from consents.services import consent_grant
 from privacyportal.registry import DataKind, registry
-from requests import access_copy, services
+from requests import access_copy, services, timeline
 from requests.deadlines import due_date
 from requests.models import AccessCopy, PrivacyRequest, RequestEvent
 from requests.tasks import build_access_copy_task
@@ -98,10 +98,12 @@ def test_a_copy_holds_every_kind_of_the_users_data_and_completes_the_request(
     other = user_with_data(nickname="Other", searches=("someone else's search",))
     sms_outbox.clear()
 
-    # Filing queues the build after commit; tasks run eagerly in tests.
-    privacy_request = services.request_file(
-        user=user, kind=PrivacyRequest.Kind.ACCESS, verified_at=timezone.now()
-    )
+    # Filing queues the build after commit; tasks run eagerly in tests, here in the
+    # portal's language, as a worker runs them (the user saved no language).
+    with translation.override("zh-hans"):
+        privacy_request = services.request_file(
+            user=user, kind=PrivacyRequest.Kind.ACCESS, verified_at=timezone.now()
+        )
 
     copy = AccessCopy.objects.get(request=privacy_request)
     assert copy.status == CopyStatus.READY
@@ -116,31 +118,47 @@ def test_a_copy_holds_every_kind_of_the_users_data_and_completes_the_request(
     codes = [kind.code for kind in registry.kinds()]
     assert set(files) == {f"{c}.json" for c in codes} | {f"{c}.csv" for c in codes} | {"README.txt"}
 
+    # Columns are the field labels; a coded value is its label, with the code beside it.
     data = {code: json.loads(files[f"{code}.json"]) for code in codes}
     assert data["account"] == [
         {
-            "phone": user.phone.as_e164,
-            "phone_verified": True,
-            "nickname": "Ming",
-            "avatar": "",
-            "date_joined": data["account"][0]["date_joined"],
-            "last_login": None,
+            "手机号": user.phone.as_e164,
+            "手机号已验证": "是",
+            "手机号已验证（代码）": True,
+            "昵称": "Ming",
+            "头像": "",
+            "注册时间": data["account"][0]["注册时间"],
+            "上次登录": None,
         }
     ]
-    assert data["account"][0]["date_joined"].endswith("+08:00")  # the portal's time zone
-    assert [e["kind"] for e in data["security_events"]] == ["profile_changed", "signed_in"]
-    assert data["security_events"][1]["ip_address"] == "203.0.113.7"
-    assert sorted(r["text"] for r in data["browsing_records"]) == sorted(
+    assert data["account"][0]["注册时间"].endswith("+08:00")  # the portal's time zone
+    assert [e["事件（代码）"] for e in data["security_events"]] == ["profile_changed", "signed_in"]
+    assert [e["事件"] for e in data["security_events"]] == ["修改资料", "登录"]
+    assert data["security_events"][1]["IP 地址"] == "203.0.113.7"
+    assert sorted(r["搜索内容或页面"] for r in data["browsing_records"]) == sorted(
         ["privacy policy", "删除账户", "Help"]
     )
-    assert [c["purpose__code"] for c in data["consents"]] == ["personalisation"]
+    assert [c["目的（代码）"] for c in data["consents"]] == ["personalisation"]
+    assert [c["目的"] for c in data["consents"]] == ["个性化展示"]
     # The grant, and the policy accepted at sign-up.
-    assert [e["action"] for e in data["consent_history"]] == ["granted", "policy_accepted"]
+    assert [e["操作（代码）"] for e in data["consent_history"]] == ["granted", "policy_accepted"]
     assert len(data["policy_acceptances"]) == 1
-    assert [r["kind"] for r in data["privacy_requests"]] == ["access"]
+    assert [r["类型（代码）"] for r in data["privacy_requests"]] == ["access"]
+    with translation.override("zh-hans"):
+        headers = {
+            code: [
+                header
+                for field in registry.get(code).fields
+                for header in (
+                    [str(field.label), access_copy.code_header(str(field.label))]
+                    if field.is_coded
+                    else [str(field.label)]
+                )
+            ]
+            for code in codes
+        }
     for code in codes:
-        names = [field.name for field in registry.get(code).fields]
-        assert all(list(row) == names for row in data[code]), code
+        assert all(list(row) == headers[code] for row in data[code]), code
 
     # Nothing of the other user's, in any file.
     everything = b"".join(files.values()).decode("utf-8")
@@ -150,22 +168,21 @@ def test_a_copy_holds_every_kind_of_the_users_data_and_completes_the_request(
     for code in codes:
         text = files[f"{code}.csv"].decode("utf-8-sig")
         rows = list(csv.reader(io.StringIO(text)))
-        assert rows[0] == [field.name for field in registry.get(code).fields], code
+        assert rows[0] == headers[code], code
         assert len(rows) == 1 + len(data[code]), code
     account_csv = list(csv.reader(io.StringIO(files["account.csv"].decode("utf-8-sig"))))
     # A leading + reads as a formula in spreadsheets: the cell is marked as text.
     assert account_csv[1][0] == "'" + user.phone.as_e164
 
+    # The guide is in the copy's language and names every file and column.
     readme = files["README.txt"].decode("utf-8")
-    for language in ("zh-hans", "en"):
-        with translation.override(language):
-            for kind in registry.kinds():
-                assert str(kind.label) in readme, (language, kind.code)
-                assert str(kind.description) in readme, (language, kind.code)
-                for field in kind.fields:
-                    assert f"{field.name}: {field.label}" in readme, (language, field.name)
-    assert "账户" in readme and "Account" in readme
-    assert "A copy of your personal data" in readme
+    with translation.override("zh-hans"):
+        for kind in registry.kinds():
+            assert str(kind.label) in readme, kind.code
+            assert str(kind.description) in readme, kind.code
+            for header in headers[kind.code]:
+                assert f"\n  {header}" in readme, (kind.code, header)
+    assert "您的个人信息副本" in readme and "A copy of your personal data" not in readme
     assert str(privacy_request.reference) in readme
     assert "4.1" in readme
 
@@ -174,7 +191,8 @@ def test_a_copy_holds_every_kind_of_the_users_data_and_completes_the_request(
     assert privacy_request.closed_at is not None
     ready = privacy_request.events.get(action=Action.COPY_READY)
     assert (ready.from_status, ready.to_status) == (Status.IN_PROGRESS, Status.COMPLETED)
-    assert f"{timezone.localtime(copy.expires_at):%Y-%m-%d %H:%M}" in ready.note
+    # The note is a code rendered in the reader's language (requests.timeline).
+    assert f"{timezone.localtime(copy.expires_at):%Y-%m-%d %H:%M}" in timeline.event_note(ready)
     assert ready.details["copy"] == copy.pk
     with translation.override("zh-hans"):
         completed = str(Status.COMPLETED.label)

@@ -36,7 +36,8 @@ def make_recipient(name, *, endpoint="", contact=""):
     return recipient
 
 
-def disclose(user, recipient, *, codes=("phone_number",), when=None, exception="3.4.1"):
+# Browsing records: in the scope of the deletions below, so each recipient is told.
+def disclose(user, recipient, *, codes=("browsing_records",), when=None, exception="3.4.1"):
     return propagation.disclosure_record(
         user=user,
         recipient=recipient,

@@ -154,14 +154,13 @@ def categories(*codes):
 def test_an_approved_deletion_is_delivered_to_each_recipient_and_confirmed(
     worker, server, staff, client, portal
 ):
-    codes = list(DataCategory.objects.order_by("code").values_list("code", flat=True)[:3])
-    assert len(codes) == 3, "the seeded catalogue has data categories"
     user = UserFactory()
     shop = make_recipient(server, "Shop Partner", "/r1", staff=staff)
     courier = make_recipient(server, "Courier Co", "/r2", staff=staff)
-    disclose(user, shop, "shop-customer-42", codes[0], codes[1])
-    disclose(user, courier, "order-7", codes[1])
-    disclose(user, courier, "order-9", codes[2])
+    # The deletion's scope is browsing and search records: the number is not in it.
+    disclose(user, shop, "shop-customer-42", "browsing_records", "search_records")
+    disclose(user, courier, "order-7", "search_records")
+    disclose(user, courier, "order-9", "browsing_records", "phone_number")
 
     privacy_request = approve_deletion(user, staff)
     assert privacy_request.notices.count() == 2
@@ -171,8 +170,8 @@ def test_an_approved_deletion_is_delivered_to_each_recipient_and_confirmed(
     assert privacy_request.status == PrivacyRequest.Status.COMPLETED
 
     expected = {
-        "/r1": (shop, ["shop-customer-42"], categories(codes[0], codes[1])),
-        "/r2": (courier, ["order-7", "order-9"], categories(codes[1], codes[2])),
+        "/r1": (shop, ["shop-customer-42"], categories("browsing_records", "search_records")),
+        "/r2": (courier, ["order-7", "order-9"], categories("browsing_records", "search_records")),
     }
     for path, (recipient, identifiers, cats) in expected.items():
         notice = privacy_request.notices.get(recipient=recipient)
@@ -225,7 +224,7 @@ def test_an_approved_deletion_is_delivered_to_each_recipient_and_confirmed(
 def test_a_recipient_failing_twice_gets_the_notice_once_it_answers(worker, server, staff):
     user = UserFactory()
     flaky = make_recipient(server, "Flaky Ltd", "/r2", staff=staff)
-    disclose(user, flaky, "flaky-1", "phone_number")
+    disclose(user, flaky, "flaky-1", "browsing_records")
     server.script_path("/r2", [500, 500, 200])
 
     privacy_request = approve_deletion(user, staff)
@@ -263,7 +262,7 @@ def test_a_recipient_that_is_down_fails_alerts_staff_and_is_retried_by_staff(
         name="Down Inc", contact="ops@down.example", endpoint=f"http://127.0.0.1:{closed_port}/r3"
     )
     server.secrets["/r3"] = propagation.recipient_secret_set(recipient=down, actor=staff)
-    disclose(user, down, "down-1", "phone_number")
+    disclose(user, down, "down-1", "browsing_records")
 
     privacy_request = approve_deletion(user, staff)
     wait_until(lambda: statuses(privacy_request) == [Status.FAILED], what="the notice to fail")
@@ -309,7 +308,7 @@ def test_a_callback_with_a_bad_signature_is_refused_and_changes_nothing(
     with RecipientServer(ack=False) as quiet:
         user = UserFactory()
         recipient = make_recipient(quiet, "Quiet GmbH", "/r1", staff=staff)
-        disclose(user, recipient, "quiet-1", "phone_number")
+        disclose(user, recipient, "quiet-1", "browsing_records")
         privacy_request = approve_deletion(user, staff)
         wait_until(lambda: statuses(privacy_request) == [Status.DELIVERED], what="delivery")
 

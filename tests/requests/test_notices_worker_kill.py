@@ -119,7 +119,8 @@ def test_killing_the_worker_and_flushing_the_broker_loses_no_notice(
     with RecipientServer(secret=SECRET, delay=0.02) as server:
         staff = UserFactory(is_staff=True)
         user = UserFactory()
-        category = DataCategory.objects.get(code="phone_number")
+        # In the deletion's scope below: every recipient is told.
+        category = DataCategory.objects.get(code="browsing_records")
         recipients = Recipient.objects.bulk_create(
             Recipient(
                 name=f"Recipient {n:03d}",

@@ -120,13 +120,14 @@ def disclose(user, recipient, *, identifier="C-1", when=None, exception="3.4.1")
 
 
 def propagating_deletion(user, boss):
-    """A deletion approved for a user with disclosures: one notice per recipient."""
+    """A deletion approved for a user with disclosures: one notice per recipient (the whole
+    account, so that the mobile number shared with each recipient is in scope)."""
     privacy_request = services.request_file(
         user=user,
         kind=PrivacyRequest.Kind.DELETION,
         verified_at=timezone.now(),
         ground="4.2.2",
-        scope_kinds=["browsing_records"],
+        whole_account=True,
     )
     services.request_start(privacy_request=privacy_request, actor=boss)
     return services.deletion_approve(privacy_request=privacy_request, actor=boss)
@@ -455,7 +456,8 @@ def test_the_disclosure_list_filters_and_searches_by_phone(admin_client):
     assert len(shown(basis__exact="legal_exception")) == 2
     assert shown(basis__exact="consent") == set()
     body = admin_client.get(url).content.decode()
-    assert "Acme" in body and "+8613800138000" in body
+    # The desk shows numbers as every page does (issue 16 point 8).
+    assert "Acme" in body and "+86 138 0013 8000" in body
 
 
 # --- deletion notices ---------------------------------------------------------------------------

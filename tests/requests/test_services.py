@@ -10,7 +10,7 @@ from accounts.models import BrowsingRecord, SecurityEvent
 from accounts.services import activity_record
 from consents.models import ConsentEvent, Purpose
 from consents.services import consent_grant
-from requests import services
+from requests import services, timeline
 from requests.deadlines import due_date
 from requests.models import DeletionTombstone, PrivacyRequest, RequestEvent
 from tests.factories import UserFactory
@@ -100,8 +100,14 @@ def test_a_rejection_carries_a_reason_and_how_to_complain(staff):
         services.request_reject(privacy_request=privacy_request, actor=staff, reason="other")
     services.request_reject(privacy_request=privacy_request, actor=staff, reason="excessive")
     event = privacy_request.events.get(action=RequestEvent.Action.REJECTED)
-    assert "manifestly unfounded" in event.note
-    assert "complaint" in event.note and "court" in event.note
+    # Stored as a code; each reader gets the reason and how to complain in their language.
+    assert (event.note_code, event.note_params) == ("rejected", {"reason": "excessive"})
+    note = timeline.event_note(event)
+    assert "manifestly unfounded" in note
+    assert "complaint" in note and "court" in note
+    with translation.override("zh-hans"):
+        zh = timeline.event_note(event)
+    assert zh != note and "法院" in zh
 
 
 def test_question_lifecycle_with_assign_start_extend_and_complete(staff, sms_outbox):

@@ -52,7 +52,8 @@ def build_world() -> World:
     propagation.disclosure_record(
         user=owner,
         recipient=recipient,
-        categories=list(DataCategory.objects.filter(code="phone_number")),
+        # In the scope of the deletion below, so that it makes a notice.
+        categories=list(DataCategory.objects.filter(code="browsing_records")),
         subject_identifier="ID-1",
         basis=Disclosure.Basis.LEGAL_EXCEPTION,
         legal_exception="3.4.1",

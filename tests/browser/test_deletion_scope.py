@@ -1,0 +1,97 @@
+"""A partial deletion, in zh-hans on a phone: the request page names only who was told what.
+
+A user whose data went to two recipients (one received the mobile number, the other the
+browsing records) files a deletion of the browsing and search records in Chromium at
+390x844 with the SMS code; staff approve it (the service the desk's button calls); the
+request page then names the one recipient in scope and its category, and not the other.
+"""
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+from playwright.sync_api import expect
+
+from consents.models import DataCategory, Purpose
+from consents.services import consent_grant
+from requests import propagation, services
+from requests.models import Disclosure, PrivacyRequest, Recipient
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.browser
+
+PHONE_SIZE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def phone_page(chromium, live_server):
+    context = chromium.new_context(locale="zh-CN", viewport=PHONE_SIZE, is_mobile=True)
+    context.add_cookies([{"name": "django_language", "value": "zh-hans", "url": live_server.url}])
+    context.set_default_timeout(10_000)
+    yield context
+    context.close()
+
+
+def shared(user, name, code, identifier):
+    recipient = Recipient.objects.create(name=name, contact=f"dpo@{identifier}.example")
+    category = DataCategory.objects.get(code=code)
+    recipient.data_categories.add(category)
+    propagation.disclosure_record(
+        user=user,
+        recipient=recipient,
+        categories=[category],
+        subject_identifier=identifier,
+        basis=Disclosure.Basis.LEGAL_EXCEPTION,
+        legal_exception=Disclosure.LegalException.LEGAL_OBLIGATION,
+        legal_note="Statutory reporting.",
+    )
+    return recipient
+
+
+def test_the_request_page_names_only_the_recipient_in_scope_and_its_category(
+    live_server, phone_page, sign_in, sms_code, sms_outbox
+):
+    base = live_server.url
+    user = UserFactory()
+    consent_grant(user=user, purpose=Purpose.objects.get(code="personalisation"))
+    shared(user, "Shop Partner", "browsing_records", "shop")
+    shared(user, "Courier Co", "phone_number", "courier")
+    staff = UserFactory(is_staff=True)
+    with translation.override("zh-hans"):
+        browsing = DataCategory.objects.get(code="browsing_records").name
+        number = DataCategory.objects.get(code="phone_number").name
+
+    # The user files the deletion of the browsing and search records, with the code.
+    page = sign_in(phone_page, user).new_page()
+    page.goto(base + reverse("requests:new", args=["deletion"]))
+    page.check(f"input[name=ground][value='{PrivacyRequest.Ground.NO_CONSENT}']")
+    page.check("input[name=scope][value=kinds]")
+    page.check("input[name=scope_kinds][value=browsing_records]")
+    sent_before = len(sms_outbox)
+    page.locator("form:has(input[name=ground]) button[type=submit]").click()
+    expect(page).to_have_url(base + reverse("requests:verify", args=["deletion"]))
+    page.fill("input[name=code]", sms_code(user.phone.as_e164, after=sent_before))
+    page.locator("form:has(input[name=code]) button[type=submit]:not([name=resend])").click()
+
+    privacy_request = PrivacyRequest.objects.get(user=user)
+    assert privacy_request.scope_kinds == ["browsing_records"]
+    detail = base + reverse("requests:detail", args=[privacy_request.reference])
+    expect(page).to_have_url(detail)
+
+    # Staff start and approve it.
+    services.request_start(privacy_request=privacy_request, actor=staff)
+    services.deletion_approve(privacy_request=privacy_request, actor=staff)
+
+    page.goto(detail)
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    notices = page.get_by_test_id("notices")
+    expect(notices.locator("li")).to_have_count(1)
+    expect(notices).to_contain_text("Shop Partner")
+    expect(notices.get_by_test_id("told")).to_have_text(f"已通知删除：{browsing}")
+    expect(notices).not_to_contain_text("Courier Co")
+    expect(notices).not_to_contain_text(number)
+    expect(page.locator("body")).not_to_contain_text("Courier Co")
+    expect(page.get_by_test_id("timeline")).to_contain_text(
+        f"已通知 Shop Partner 删除：{browsing}。"
+    )
+    # Phone-sized: the page fits the screen's width.
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_SIZE["width"]

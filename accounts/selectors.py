@@ -1,5 +1,6 @@
 """Reads for the signed-in user's pages; each takes the user and returns only what is theirs."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -9,12 +10,49 @@ from django.utils import formats, timezone
 from privacyportal.registry import DataKind, registry
 
 from .models import BrowsingRecord, SecurityEvent, User
+from .useragent import device_from
 
 MY_DATA_ROWS_SHOWN = 50
+# A fingerprint is told apart from others by its first characters; all 64 are on demand.
+HASH_SHOWN = 10
+# More columns than the page's width holds as a table (in Chinese, six already squeeze
+# a request's text and our answer): those rows are shown as cards.
+WIDE_TABLE_COLUMNS = 5
 
 
 def security_events_for_user(*, user: User) -> QuerySet[SecurityEvent]:
     return SecurityEvent.objects.filter(user=user).order_by("-occurred_at", "-pk")
+
+
+def with_devices(events) -> list[SecurityEvent]:
+    """The events, each with ``device``: its user agent as browser and system."""
+    events = list(events)
+    for event in events:
+        event.device = device_from(event.user_agent)
+    return events
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One value on "My data": the text shown and, for a long value, the full one on demand."""
+
+    text: str
+    full: str = ""
+    # Shown in a fixed-width font: a fingerprint, compared character by character.
+    is_code: bool = False
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _cell(name: str, text: str) -> Cell:
+    # The registry gives values as text; what a field holds is told by its name, the
+    # same in every app (``user_agent`` for a device, ``…hash`` for a fingerprint).
+    if name.endswith("user_agent") and text:
+        return Cell(text=device_from(text).summary, full=text)
+    if name.endswith("hash") and len(text) > HASH_SHOWN:
+        return Cell(text=text[:HASH_SHOWN] + "…", full=text, is_code=True)
+    return Cell(text=text)
 
 
 @dataclass(frozen=True)
@@ -22,11 +60,16 @@ class DataSection:
     kind: DataKind
     total: int
     headers: list[str]
-    rows: list[list[str]]
+    rows: list[list[Cell]]
 
     @property
     def truncated(self) -> bool:
         return self.total > len(self.rows)
+
+    @property
+    def is_wide(self) -> bool:
+        """Too many columns for a table on the page: shown as cards."""
+        return len(self.headers) > WIDE_TABLE_COLUMNS
 
     @property
     def is_single_record(self) -> bool:
@@ -34,18 +77,24 @@ class DataSection:
         return self.kind.user_lookup == "pk"
 
     @property
-    def labelled_rows(self) -> list[list[tuple[str, str]]]:
+    def labelled_rows(self) -> list[list[tuple[str, Cell]]]:
         return [list(zip(self.headers, row, strict=True)) for row in self.rows]
 
 
-def _display(field, value) -> str:
-    if field.display is not None:
-        return field.display(value)
+def _plain(value) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
         return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
     return str(value)
+
+
+def _displayer(field) -> Callable[[object], str]:
+    """How the field's values read: a code as its label (the labels looked up once for the
+    page, not per row: a purpose's come from the database), else the field's own display."""
+    if field.is_coded:
+        return field.labeller()
+    return field.display or _plain
 
 
 def my_data_for_user(*, user: User, rows_shown: int = MY_DATA_ROWS_SHOWN) -> list[DataSection]:
@@ -58,7 +107,8 @@ def my_data_for_user(*, user: User, rows_shown: int = MY_DATA_ROWS_SHOWN) -> lis
         # LIMIT), so a long history costs no extra COUNT query.
         values = list(queryset.values(*names, rows_in_total=Window(Count("pk")))[:rows_shown])
         total = values[0]["rows_in_total"] if values else 0
-        rows = [[_display(f, row[f.name]) for f in kind.fields] for row in values]
+        shown = [(f.name, _displayer(f)) for f in kind.fields]
+        rows = [[_cell(name, display(row[name])) for name, display in shown] for row in values]
         sections.append(
             DataSection(
                 kind=kind, total=total, headers=[str(f.label) for f in kind.fields], rows=rows

@@ -22,7 +22,7 @@ def _settings_page(request, *, nickname_form=None, avatar_form=None, status=200)
     context = {
         "nickname_form": nickname_form or NicknameForm(initial={"nickname": user.nickname}),
         "avatar_form": avatar_form or AvatarForm(),
-        "recent_events": selectors.security_events_for_user(user=user)[:5],
+        "recent_events": selectors.with_devices(selectors.security_events_for_user(user=user)[:5]),
     }
     return render(request, "accounts/settings.html", context, status=status)
 
@@ -111,7 +111,8 @@ def security_events(request):
         selectors.security_events_for_user(user=request.user), SECURITY_EVENTS_PER_PAGE
     )
     page = paginator.get_page(request.GET.get("page"))
-    return render(request, "accounts/security_events.html", {"page": page})
+    context = {"page": page, "events": selectors.with_devices(page.object_list)}
+    return render(request, "accounts/security_events.html", context)
 
 
 @login_required

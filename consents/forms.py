@@ -81,6 +81,9 @@ class ConsentChangeForm(forms.Form):
     )
     # Set only by the button on the confirmation page ("I separately agree").
     separate_consent = forms.BooleanField(required=False)
+    # Set only by the button that turns a purpose off knowing that what was collected for
+    # it is deleted too ("Turn off and delete").
+    confirm_erase = forms.BooleanField(required=False)
 
     @property
     def needs_separate_confirmation(self) -> bool:

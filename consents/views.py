@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from privacyportal.recipients import recipients
 from privacyportal.registry import registry
 
 from . import selectors, services
@@ -35,6 +36,15 @@ class Choice:
     receipt_id: UUID | None = None
     # Kinds of data collected only under this purpose, erased when it is turned off.
     erased_on_withdrawal: tuple[str, ...] = ()
+    # Its "turn off" was posted and waits for the user to confirm the erasure.
+    confirming: bool = False
+    # Turned on, but held back until the user decides on a pending material version.
+    held: bool = False
+
+    @property
+    def on(self) -> bool:
+        """Something to turn off: given, or held back yet still the user's to withdraw."""
+        return self.given or self.held
 
 
 def _page_url(purpose: Purpose | None = None) -> str:
@@ -52,17 +62,24 @@ def _refused(request, errors, *, status: int):
     )
 
 
-@login_required
-@require_GET
-def consent_page(request):
+def _erased_on_withdrawal(purpose: Purpose) -> tuple[str, ...]:
+    return tuple(str(kind.label) for kind in registry.collected_under(purpose.code))
+
+
+def _consent_page(request, *, confirming: str = "", status: int = 200):
+    """The switches; ``confirming`` is the purpose whose "turn off" waits for the user to
+    confirm that what was collected for it goes too."""
     user = request.user
     receipts = selectors.latest_receipt_ids_for_user(user=user)
+    held = selectors.consents_held_for_user(user=user)
     choices = [
         Choice(
             purpose,
             given,
             receipts.get(purpose.pk),
-            tuple(str(kind.label) for kind in registry.collected_under(purpose.code)),
+            _erased_on_withdrawal(purpose),
+            confirming=(given or purpose.code in held) and purpose.code == confirming,
+            held=purpose.code in held,
         )
         for purpose, given in selectors.consent_page_for_user(user=user)
     ]
@@ -73,6 +90,29 @@ def consent_page(request):
             "basic": [c for c in choices if c.purpose.is_basic],
             "additional": [c for c in choices if not c.purpose.is_basic],
         },
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def consent_page(request):
+    return _consent_page(request)
+
+
+def _needs_erase_confirmation(request, form: ConsentChangeForm) -> bool:
+    """Turning off a purpose that erases what was collected under it (the browsing
+    history for personalisation) is asked once: the user learns the data goes with it."""
+    purpose = form.cleaned_data["purpose"]
+    if form.cleaned_data["granted"] or form.cleaned_data["confirm_erase"]:
+        return False
+    if not _erased_on_withdrawal(purpose):
+        return False
+    if purpose.code in selectors.consents_held_for_user(user=request.user):
+        return True
+    return any(
+        p.code == purpose.code and on
+        for p, on in selectors.consent_page_for_user(user=request.user)
     )
 
 
@@ -87,6 +127,7 @@ def purpose_change(request, code: str):
             "purpose": code,
             "granted": request.POST.get("granted"),
             "separate_consent": request.POST.get("separate_consent"),
+            "confirm_erase": request.POST.get("confirm_erase"),
         }
     )
     if not form.is_valid():
@@ -98,6 +139,8 @@ def purpose_change(request, code: str):
     if form.needs_separate_confirmation:
         # Separate consent (单独同意) is only given on the purpose's own page.
         return redirect("consents:purpose", code=purpose.code)
+    if _needs_erase_confirmation(request, form):
+        return _consent_page(request, confirming=purpose.code)
     try:
         event = services.consent_set(
             user=request.user,
@@ -117,6 +160,15 @@ def purpose_change(request, code: str):
         )
     elif granted:
         messages.success(request, _("“%(name)s” is now on.") % names)
+    elif _erased_on_withdrawal(purpose):
+        messages.success(
+            request,
+            _(
+                "“%(name)s” is now off. We stopped using your data for it and deleted what "
+                "was collected for it."
+            )
+            % names,
+        )
     else:
         messages.success(
             request, _("“%(name)s” is now off. We stopped using your data for it.") % names
@@ -141,7 +193,14 @@ def _confirmation_page(request, code: str):
     return render(
         request,
         "consents/confirm.html",
-        {"purpose": purpose, "given": given, "on": ConsentChangeForm.ON},
+        {
+            "purpose": purpose,
+            "given": given,
+            "on": ConsentChangeForm.ON,
+            # A consent to sharing says to whom: the register's recipients (PIPL art. 23).
+            "has_recipients": recipients.has_register(purpose.code),
+            "recipients": recipients.for_purpose(purpose.code),
+        },
     )
 
 

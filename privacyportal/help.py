@@ -14,10 +14,12 @@ from dataclasses import dataclass
 
 from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET
 
 from accounts.models import BrowsingRecord
@@ -40,8 +42,16 @@ class HelpTopic:
     slug: str
     title: str | Promise
     body: tuple[str | Promise, ...]
-    # (label, URL name) of the pages the topic talks about.
-    links: tuple[tuple[str | Promise, str], ...] = ()
+    # (label, URL name) or (label, URL name, URL args) of the pages the topic talks about.
+    links: tuple[tuple, ...] = ()
+
+    @property
+    def link_targets(self) -> list[tuple[str | Promise, str]]:
+        """(label, URL) of each link, for the topic's page."""
+        return [
+            (label, reverse(name, args=args[0] if args else ()))
+            for label, name, *args in self.links
+        ]
 
 
 TOPICS: tuple[HelpTopic, ...] = (
@@ -149,7 +159,7 @@ TOPICS: tuple[HelpTopic, ...] = (
         ),
         links=(
             (_("Data use choices"), "consents:page"),
-            (_("History"), "accounts:history"),
+            (pgettext_lazy("browsing records", "History"), "accounts:history"),
         ),
     ),
     HelpTopic(
@@ -186,12 +196,27 @@ TOPICS: tuple[HelpTopic, ...] = (
                 "delete it."
             ),
             _(
-                "Making these requests on this portal is coming in a later release. Until then, "
-                "please contact us through the system and tell us what you would like us to "
-                "correct or delete."
+                "For everything else, file a request under “My requests” in Account Settings: "
+                "“Correct my data” to have a value corrected or supplemented, “Delete my data” "
+                "to have some kinds of data or your whole account deleted, “Get a copy of my "
+                "data” for a file of everything we hold, and “Ask a question or complain” for "
+                "anything else. A deletion or a copy is confirmed with a code we text to your "
+                "number."
+            ),
+            _(
+                "We answer within 15 working days at the latest. The request's page shows each "
+                "step, the date we answer by and our answer, and you can withdraw a request "
+                "while we are still working on it."
             ),
         ),
-        links=((_("My data"), "accounts:my_data"),),
+        links=(
+            (_("My requests"), "requests:list"),
+            (_("Correct my data"), "requests:new", ("correction",)),
+            (_("Delete my data"), "requests:new", ("deletion",)),
+            (_("Get a copy of my data"), "requests:new", ("access",)),
+            (_("Ask a question or complain"), "requests:new", ("question",)),
+            (_("My data"), "accounts:my_data"),
+        ),
     ),
     HelpTopic(
         slug="security-events",
@@ -209,10 +234,14 @@ TOPICS: tuple[HelpTopic, ...] = (
             ),
             _(
                 "If you see a sign-in or a change you did not make, change your password (or "
-                "remove it and sign in with codes) and contact us through the system at once."
+                "remove it and sign in with codes) and tell us at once with “Ask a question or "
+                "complain” under “My requests”."
             ),
         ),
-        links=((_("Security events"), "accounts:security_events"),),
+        links=(
+            (_("Security events"), "accounts:security_events"),
+            (_("Ask a question or complain"), "requests:new", ("question",)),
+        ),
     ),
 )
 

@@ -8,7 +8,7 @@ from django import forms
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from privacyportal.registry import registry
+from privacyportal.registry import ExpiryAction, registry
 
 from . import corrections
 from .models import PrivacyRequest
@@ -48,13 +48,33 @@ class CorrectionRequestForm(forms.Form):
         }
 
 
+# Security logs stay for their legal storage period whatever the user asks: erasing them
+# only locks them away (accounts.personal_data.erase_security_events).
+LOCKED_UNTIL_EXPIRY = frozenset({"security_events"})
+
+
+def _is_deletable(kind) -> bool:
+    return kind.expiry_action == ExpiryAction.DELETE and kind.code not in LOCKED_UNTIL_EXPIRY
+
+
+def deletable_kinds() -> list:
+    """The kinds a deletion removes: the only ones the form offers to tick."""
+    return [kind for kind in registry.kinds() if _is_deletable(kind)]
+
+
+def kept_kinds() -> list:
+    """The kinds a deletion leaves (kept as evidence, or locked away until their period
+    ends): named with their reason above the form, never offered as a choice."""
+    return [kind for kind in registry.kinds() if not _is_deletable(kind)]
+
+
 def _kind_choices():
     return [
         (
             kind.code,
             format_html('{} <span class="hint">{}</span>', kind.label, kind.description),
         )
-        for kind in registry.kinds()
+        for kind in deletable_kinds()
     ]
 
 

@@ -15,6 +15,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models.functions import Left
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import formats, timezone
@@ -24,9 +25,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from privacyportal.registry import registry
 
-from . import selectors, services, verification
-from .forms import FILING_FORMS, CodeForm
-from .models import AccessCopy, DeletionNotice, Disclosure, PrivacyRequest, RequestEvent
+from . import selectors, services, timeline, verification
+from .forms import FILING_FORMS, CodeForm, kept_kinds
+from .models import AccessCopy, Disclosure, PrivacyRequest
 
 Kind = PrivacyRequest.Kind
 DISCLOSURES_PER_PAGE = 25
@@ -51,14 +52,56 @@ def _message_page(request, *, title, message, status, privacy_request=None, kind
     )
 
 
+# Enough of a request's own words to tell it from others of its kind in the list; read
+# with room for the spaces and line breaks that are folded away.
+SUMMARY_CHARS = 48
+SUMMARY_READ = 2 * SUMMARY_CHARS
+
+
+def _summary(values: dict) -> str:
+    """What the request is about, in a line: the scope of a deletion, the field of a
+    correction, else the first words the user wrote."""
+    shown = PrivacyRequest(
+        kind=values["kind"],
+        scope_kinds=values["scope_kinds"] or [],
+        correction_field=values["correction_field"],
+    )
+    read = values["first_words"]
+    first_words = " ".join(read.split())
+    if len(first_words) > SUMMARY_CHARS or len(read) >= SUMMARY_READ:
+        first_words = first_words[: SUMMARY_CHARS - 1].rstrip() + "…"
+    if shown.kind == Kind.DELETION:
+        if values["whole_account"]:
+            return _("The whole account (the account is closed)")
+        return _(", ").join(selectors.scope_labels(shown))
+    if shown.kind == Kind.CORRECTION:
+        label = selectors.correction_field_label(shown)
+        if values["correction_value"]:
+            return _("%(field)s: %(value)s") % {"field": label, "value": values["correction_value"]}
+        return f"{label} · {first_words}" if first_words else label
+    return first_words
+
+
 @login_required
 @require_GET
 def request_list(request):
-    return render(
-        request,
-        "requests/list.html",
-        {"rows": selectors.request_rows_for_user(user=request.user), "kinds": Kind},
-    )
+    rows = selectors.request_rows_for_user(user=request.user)
+    # The rows carry only the columns of the list; the texts come in one query of their
+    # own, and only their first characters.
+    texts = {
+        values["pk"]: values
+        for values in PrivacyRequest.objects.filter(user=request.user).values(
+            "pk",
+            "kind",
+            "whole_account",
+            "scope_kinds",
+            "correction_field",
+            "correction_value",
+            first_words=Left("details", SUMMARY_READ),
+        )
+    }
+    items = [(row, _summary(texts[row.request.pk])) for row in rows if row.request.pk in texts]
+    return render(request, "requests/list.html", {"rows": rows, "items": items, "kinds": Kind})
 
 
 def _filing_page(request, kind: str, form, *, status: int = 200):
@@ -68,6 +111,7 @@ def _filing_page(request, kind: str, form, *, status: int = 200):
         "needs_code": kind in NEEDS_CODE,
         "pending": verification.pending(request, kind) if kind in NEEDS_CODE else None,
         "data_kinds": registry.kinds(),
+        "kept_kinds": kept_kinds() if kind == Kind.DELETION else (),
     }
     return render(request, f"requests/new_{kind}.html", context, status=status)
 
@@ -84,11 +128,16 @@ def _file(request, kind: str, data: dict, *, verified_at=None, form=None):
         return _message_page(
             request, title=_("Not filed"), message=error.message, status=400, kind=kind
         )
-    messages.success(
-        request,
-        _("Your request was filed. We will answer by %(due)s at the latest.")
-        % {"due": formats.date_format(privacy_request.effective_due_on, "Y-m-d")},
-    )
+    # A copy can be ready by now (built on commit): then there is no answer to wait for.
+    privacy_request.refresh_from_db(fields=["status"])
+    if privacy_request.is_open:
+        messages.success(
+            request,
+            _("Your request was filed. We will answer by %(due)s at the latest.")
+            % {"due": formats.date_format(privacy_request.effective_due_on, "Y-m-d")},
+        )
+    else:
+        messages.success(request, _("Your request was filed."))
     return redirect("requests:detail", reference=privacy_request.reference)
 
 
@@ -200,39 +249,10 @@ def request_detail(request, reference: UUID):
         else None,
         "scope_labels": selectors.scope_labels(privacy_request),
         "correction_field_label": selectors.correction_field_label(privacy_request),
-        "complaint_hint": services.COMPLAINT_HINT,
-        "notices": _notices_for_page(privacy_request),
+        "complaint_hint": timeline.COMPLAINT_HINT,
+        "notices": selectors.request_notices(privacy_request=privacy_request),
     }
     return render(request, "requests/detail.html", context)
-
-
-def _notices_for_page(privacy_request: PrivacyRequest) -> list[DeletionNotice]:
-    """The recipients told to delete, once the deletion was carried out (DESIGN §2).
-
-    A notice sent by hand has no time of its own: it is the time of its timeline event.
-    """
-    if privacy_request.kind != Kind.DELETION or privacy_request.status not in (
-        PrivacyRequest.Status.PROPAGATING,
-        PrivacyRequest.Status.COMPLETED,
-    ):
-        return []
-    notices = list(
-        DeletionNotice.objects.filter(request=privacy_request)
-        .select_related("recipient")
-        .order_by("recipient__name", "pk")
-    )
-    if any(n.status == DeletionNotice.Status.MANUAL_SENT for n in notices):
-        sent = {
-            (details or {}).get("recipient"): occurred_at
-            for details, occurred_at in privacy_request.events.filter(
-                action=RequestEvent.Action.NOTICE_SENT_BY_HAND
-            )
-            .order_by("occurred_at", "pk")
-            .values_list("details", "occurred_at")
-        }
-        for notice in notices:
-            notice.sent_on = sent.get(notice.recipient.name)
-    return notices
 
 
 @login_required

@@ -280,7 +280,7 @@ def test_my_data_page_shows_every_registered_kind_and_only_mine(signed_in, user)
     body = response.content.decode()
     for kind in registry.kinds():
         assert f'id="kind-{kind.code}"' in body
-    assert "+8613800138000" in body and "MyPhone" in body
+    assert "+86 138 0013 8000" in body and "MyPhone" in body
     assert "stranger" not in body and "TheirPhone" not in body
 
 

@@ -108,11 +108,22 @@ def test_basic_pages_choices_history_erasure_and_receipt(
         (BrowsingRecord.Kind.SEARCH, FIRST_QUERY)
     ]
 
-    # d) Off again with one click: the records collected under it are erased.
+    # d) Off again: the page says once that the records collected under it go too, and
+    # one more click turns it off and erases them.
     page.goto(base + reverse("consents:page"))
     item = purpose_item(page)
-    turn_off = item.locator("form").get_by_role("button", name=re.compile(r"^Turn off"))
+    box = item.get_by_test_id(f"confirm-off-{PURPOSE}")
+    # Until the question is open, no button on the page turns it off.
+    visible_off = item.locator("form").get_by_role("button", name=re.compile(r"^Turn off"))
+    expect(visible_off).to_have_count(0)
+    box.locator("summary").click()
+    expect(box).to_contain_text(
+        f"Turning “{PURPOSE_NAME}” off deletes at once what was collected for it: "
+        "Browsing and search records."
+    )
+    turn_off = box.locator("form").get_by_role("button", name=re.compile(r"^Turn off and delete"))
     expect(turn_off).to_have_count(1)
+    assert BrowsingRecord.objects.filter(user=user).exists()
     turn_off.click()
     expect(page).to_have_url(base + reverse("consents:page") + f"#purpose-{PURPOSE}")
     expect(page.get_by_role("status")).to_contain_text(f"“{PURPOSE_NAME}” is now off.")

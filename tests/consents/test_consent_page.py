@@ -63,7 +63,7 @@ def test_page_lists_basic_purposes_as_required_and_additional_ones_off(signed_in
     assert reverse("accounts:settings") in body  # the Account Settings navigation
 
 
-def test_one_click_grant_and_one_click_withdraw_take_effect_at_once(signed_in, user):
+def test_one_click_grant_and_a_confirmed_withdraw_take_effect_at_once(signed_in, user):
     assert consent_is_given(user=user, purpose="personalisation") is False
 
     response = set_consent(signed_in, "personalisation", "1")
@@ -82,7 +82,21 @@ def test_one_click_grant_and_one_click_withdraw_take_effect_at_once(signed_in, u
     assert '<strong class="on">On</strong>' in page
     assert reverse("consents:receipt", args=[granted.receipt_id]) in page
 
+    # Turning it off deletes the browsing history: the page asks once before it does.
+    assert 'data-testid="confirm-off-personalisation">' in page
     response = set_consent(signed_in, "personalisation", "0")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'data-testid="confirm-off-personalisation" open>' in body
+    assert "Turning “Personalised display” off deletes at once" in body
+    assert "Browsing and search records" in body
+    assert 'name="confirm_erase" value="1"' in body
+    state.refresh_from_db()
+    assert state.granted is True
+    assert not ConsentEvent.objects.filter(action=ConsentEvent.Action.WITHDRAWN).exists()
+    assert consent_is_given(user=user, purpose="personalisation") is True
+
+    response = set_consent(signed_in, "personalisation", "0", confirm_erase="1")
     assert response.status_code == 302
     state.refresh_from_db()
     assert state.granted is False
@@ -92,6 +106,55 @@ def test_one_click_grant_and_one_click_withdraw_take_effect_at_once(signed_in, u
     assert consent_is_given(user=user, purpose="personalisation") is False
     page = signed_in.get(response["Location"]).content.decode()
     assert "“Personalised display” is now off." in page
+    assert "deleted what was collected for it" in page
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_turning_personalisation_off_says_the_history_goes_and_keeps_it_until_confirmed(
+    signed_in, user, language
+):
+    from accounts.models import BrowsingRecord
+    from accounts.services import activity_record
+
+    signed_in.cookies.load({"django_language": language})
+    services.consent_grant(user=user, purpose=Purpose.objects.get(code="personalisation"))
+    activity_record(user=user, kind=BrowsingRecord.Kind.SEARCH, text="storage")
+    assert BrowsingRecord.objects.filter(user=user).count() == 1
+
+    body = signed_in.get(reverse("consents:page")).content.decode()
+    box = body[body.index('data-testid="confirm-off-personalisation"') :]
+    box = box[: box.index("</details>")]
+    said = {
+        "en": ["Turning “Personalised display” off deletes at once", "cannot be undone"],
+        "zh-hans": [
+            "关闭“个性化展示”将立即删除为此收集的信息：浏览和搜索记录。",
+            "此操作无法撤销。",
+        ],
+    }[language]
+    for text in said:
+        assert text in box
+    # No switch elsewhere on the page turns it off without the question.
+    assert body.count(f'action="{purpose_url("personalisation")}"') == 1
+
+    assert set_consent(signed_in, "personalisation", "0").status_code == 200
+    assert BrowsingRecord.objects.filter(user=user).count() == 1
+    response = set_consent(signed_in, "personalisation", "0", confirm_erase="1")
+    assert response.status_code == 302
+    assert not BrowsingRecord.objects.filter(user=user).exists()
+    assert consent_is_given(user=user, purpose="personalisation") is False
+
+
+def test_a_purpose_that_deletes_nothing_turns_off_in_one_click(signed_in, user):
+    services.consent_grant(
+        user=user,
+        purpose=Purpose.objects.get(code="third_party_sharing"),
+        separately_confirmed=True,
+    )
+    body = signed_in.get(reverse("consents:page")).content.decode()
+    assert 'data-testid="confirm-off-third_party_sharing"' not in body
+    response = set_consent(signed_in, "third_party_sharing", "0")
+    assert response.status_code == 302
+    assert consent_is_given(user=user, purpose="third_party_sharing") is False
 
 
 def test_repeating_a_choice_records_nothing_and_says_so(signed_in, user):

@@ -122,7 +122,10 @@ def test_the_controller_comes_from_settings(signed_in, settings):
 
 def test_a_withdrawal_and_a_policy_acceptance_have_receipts_too(signed_in, user):
     grant_through_the_page(signed_in, "personalisation")
-    signed_in.post(reverse("consents:purpose", args=["personalisation"]), {"granted": "0"})
+    signed_in.post(
+        reverse("consents:purpose", args=["personalisation"]),
+        {"granted": "0", "confirm_erase": "1"},
+    )
     withdrawn = ConsentEvent.objects.get(action=ConsentEvent.Action.WITHDRAWN)
     receipt = json.loads(download(signed_in, withdrawn).content)
     assert receipt["x-ledger"]["action"] == "withdrawn"

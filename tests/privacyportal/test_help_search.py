@@ -200,3 +200,40 @@ def test_a_long_paragraph_is_cut_around_the_match_between_words():
     assert "word100" in cut and len(cut) < 300
     chinese = "甲" * 400 + "诈骗" + "乙" * 400
     assert "诈骗" in excerpt(chinese, re.compile("诈骗"))
+
+
+# Words that promise a feature for later: the help must describe what the portal does now.
+LATER = re.compile(
+    r"later (version|release)|coming soon|not yet available|in a future|"
+    r"以后的版本|后续版本|未来版本|即将推出|敬请期待",
+    re.IGNORECASE,
+)
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_no_topic_promises_a_later_version(client, db, language):
+    client.cookies.load({"django_language": language})
+    for topic in TOPICS:
+        body = client.get(reverse("help_topic", args=[topic.slug])).content.decode()
+        assert not LATER.search(body), (topic.slug, LATER.search(body))
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_correcting_and_deleting_link_the_real_request_pages(client, db, language):
+    client.cookies.load({"django_language": language})
+    body = client.get(reverse("help_topic", args=["correct-or-delete"])).content.decode()
+    for kind in ("correction", "deletion", "access", "question"):
+        assert f'href="{reverse("requests:new", args=[kind])}"' in body
+    assert f'href="{reverse("requests:list")}"' in body
+    words = {
+        "en": ["“My requests”", "“Delete my data”", "within 15 working days"],
+        "zh-hans": ["“我的请求”", "“删除个人信息”", "15 个工作日内"],
+    }[language]
+    for text in words:
+        assert text in body
+    # Each link leads to a page a signed-in user can open.
+    client.force_login(UserFactory())
+    links = re.findall(r'<li><a href="(/[^"]*requests[^"]*)"', body)
+    assert len(links) == 5
+    for url in links:
+        assert client.get(url).status_code == 200, url

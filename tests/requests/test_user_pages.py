@@ -343,16 +343,40 @@ def test_deletion_needs_a_scope_and_a_ground(signed_in, user, sms_outbox):
     assert sms_outbox == []
 
 
-def test_deletion_form_lists_every_data_kind_and_what_is_kept(signed_in):
+def test_deletion_form_offers_only_what_a_deletion_removes_and_names_what_is_kept(signed_in):
     from privacyportal.registry import registry
 
     body = signed_in.get(new_url("deletion")).content.decode()
+    start = body.index('<form method="post" novalidate>')
+    form = body[start:]
+    kept = body[body.index('data-testid="kept-kinds"') : start]
+    offered = {"account", "consents", "browsing_records"}
+    kept_codes = {"security_events", "consent_history", "policy_acceptances"}
+    kept_codes |= {"privacy_requests", "disclosures"}
+    assert {kind.code for kind in registry.kinds()} >= offered | kept_codes
     for kind in registry.kinds():
-        assert f'value="{kind.code}"' in body
-        assert str(kind.description).replace("'", "&#x27;").replace('"', "&quot;") in body
+        escaped = str(kind.description).replace("'", "&#x27;").replace('"', "&quot;")
+        if kind.code in kept_codes:
+            # Named in the box with why it is kept, never a box to tick.
+            assert f'value="{kind.code}"' not in form
+            assert str(kind.label) in kept
+            assert str(kind.retention_note) in kept
+        else:
+            assert f'value="{kind.code}"' in form
+            assert escaped in form
     for ground in PrivacyRequest.Ground.values:
         assert f'value="{ground}"' in body
-    assert "Security logs" in body and "kept as evidence" in body
+    assert "kept as evidence" in body
+
+
+def test_a_kept_kind_cannot_be_posted_for_deletion(signed_in, sms_outbox):
+    response = signed_in.post(
+        new_url("deletion"),
+        {"ground": "4.2.2", "scope": "kinds", "scope_kinds": ["security_events"]},
+    )
+    assert response.status_code == 400
+    assert not PrivacyRequest.objects.exists()
+    assert sms_outbox == []
 
 
 # --- the request page ------------------------------------------------------------------

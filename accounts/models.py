@@ -6,7 +6,10 @@ from django.db import models
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 from phonenumber_field.modelfields import PhoneNumberField
+
+from privacyportal.templatetags.phones import phone_display
 
 from .managers import UserManager
 
@@ -26,6 +29,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
     closed_at = models.DateTimeField(_("account closed"), null=True, blank=True)
+    # The language the user chose on the switch; empty until they choose. Restored at
+    # sign-in on any device, and the language the portal writes to them in.
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, blank=True
+    )
 
     objects = UserManager()
 
@@ -37,9 +45,17 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name_plural = _("users")
 
     def __str__(self) -> str:
+        # The desk picks, filters and shows users by this: the number first, so staff can
+        # tell two "Xiao Ming"s apart. "closed" is the account's state, not a closing date.
         if self.phone is None:
-            return f"#{self.pk} ({_('closed')})"
-        return self.nickname or str(self.phone)
+            state = pgettext("account state", "closed")
+            return f"#{self.pk} ({state})"
+        number = phone_display(self.phone)
+        return f"{number} ({self.nickname})" if self.nickname else number
+
+    def get_short_name(self) -> str:
+        """The desk greets staff by this: the nickname, else the number as the pages show it."""
+        return self.nickname or phone_display(self.phone)
 
 
 class UnrestrictedManager(models.Manager):
@@ -90,13 +106,16 @@ class SecurityEvent(models.Model):
         indexes = [models.Index(fields=["user", "-occurred_at"])]
 
     SIGN_IN_METHODS = {"code": _("by SMS code"), "password": _("by password")}
+    # A profile change stores the field's name; the reader sees what changed in words.
+    CHANGED_FIELDS = {"nickname": _("nickname changed"), "language": _("language changed")}
+    DETAIL_LABELS = {**SIGN_IN_METHODS, **CHANGED_FIELDS}
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} @ {self.occurred_at:%Y-%m-%d %H:%M}"
 
     @property
     def detail_display(self) -> str:
-        return str(self.SIGN_IN_METHODS.get(self.detail, self.detail))
+        return str(self.DETAIL_LABELS.get(self.detail, self.detail))
 
 
 class BrowsingRecord(models.Model):

@@ -81,6 +81,35 @@ def user_update_nickname(*, user: User, nickname: str, request: HttpRequest | No
     return user
 
 
+@transaction.atomic
+def user_set_language(*, user: User, language: str, request: HttpRequest | None = None) -> User:
+    """Keep the language chosen on the switch, so it follows the user to every device."""
+    if language not in dict(User._meta.get_field("language").choices) or user.language == language:
+        return user
+    user.language = language
+    user.save(update_fields=["language"])
+    security_event_record(
+        user=user, kind=SecurityEvent.Kind.PROFILE_CHANGED, request=request, detail="language"
+    )
+    return user
+
+
+def user_language_adopted(sender, *, request, user, **kwargs) -> None:
+    """Receives ``user_logged_in``: an account with no language yet takes the one its user
+    signs in with, so that texts and the access copy, made away from any page, speak it.
+    Not a security event: nothing changes for the user, who is already reading it."""
+    language = getattr(request, "LANGUAGE_CODE", "")
+    if user.language or language not in dict(User._meta.get_field("language").choices):
+        return
+    user.language = language
+    user.save(update_fields=["language"])
+
+
+def user_language_chosen(sender, *, request, user, language: str, **kwargs) -> None:
+    """Receives ``privacyportal.middleware.language_chosen``: the switch, while signed in."""
+    user_set_language(user=user, language=language, request=request)
+
+
 def _delete_file_after_commit(storage, name: str) -> None:
     if name:
         transaction.on_commit(lambda: storage.delete(name))

@@ -17,7 +17,14 @@ POLICY_DIR = Path(__file__).resolve().parent / "policy"
 
 CATEGORIES = [
     ("phone_number", "手机号", "Mobile number"),
-    ("profile", "账户资料（昵称、头像、登录密码）", "Profile (nickname, avatar, password)"),
+    # The login password is a category of its own, used only to sign the user in: the
+    # profile is shared and disclosed under separate consent, the password never is.
+    ("profile", "账户资料（昵称、头像）", "Profile (nickname, avatar)"),
+    (
+        "login_password",
+        "登录密码（仅保存加密后的校验值）",
+        "Login password (kept only as a salted hash)",
+    ),
     (
         "device_information",
         "设备信息（设备型号、浏览器、操作系统）",
@@ -38,7 +45,7 @@ PURPOSES = [
         "Account and identity",
         "依照法律法规要求，您需要提供手机号以创建账户；我们据此验证您的身份，确保是在为您本人提供服务（政策第 2.4.1(1) 条）。这是基本功能，无法单独关闭。",
         "The law requires a mobile number to create an account; we use it to verify that it is you we are serving (policy 2.4.1(1)). This is a basic function and cannot be switched off on its own.",
-        ["phone_number", "profile"],
+        ["phone_number", "profile", "login_password"],
     ),
     (
         "security",

@@ -80,7 +80,7 @@ def test_wrong_code_three_times_stops_the_sign_in(english, sms_outbox):
     for _ in range(2):
         response = english.post(reverse("account_confirm_login_code"), {"code": wrong})
         assert response.status_code == 200
-        assert "Incorrect code" in response.content.decode()
+        assert "This verification code is not right" in response.content.decode()
     response = english.post(reverse("account_confirm_login_code"), {"code": wrong}, follow=True)
     assert "_auth_user_id" not in english.session
     english.post(reverse("account_confirm_login_code"), {"code": code})

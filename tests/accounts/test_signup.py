@@ -76,7 +76,7 @@ def test_wrong_code_three_times_ends_the_attempt_and_keeps_the_number_unverified
     for _ in range(2):
         response = client.post(reverse("account_verify_phone"), {"code": wrong})
         assert response.status_code == 200
-        assert "Incorrect code" in response.content.decode()
+        assert "This verification code is not right" in response.content.decode()
     response = client.post(reverse("account_verify_phone"), {"code": wrong})
     assert response.status_code == 302
     # The attempt is over: even the right code no longer signs the user in.

@@ -1,9 +1,17 @@
+from allauth.account.models import EmailAddress, EmailConfirmation
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from .models import SecurityEvent, User
+
+# Users sign in with their mobile number only (ACCOUNT_LOGIN_METHODS): allauth's e-mail
+# addresses are never filled, and its section of the index read "Accounts" beside ours.
+# allauth.account comes before this app in INSTALLED_APPS, so its admin has registered them.
+for allauth_model in (EmailAddress, EmailConfirmation):
+    if admin.site.is_registered(allauth_model):
+        admin.site.unregister(allauth_model)
 
 
 class UserCreationAdminForm(AdminUserCreationForm):

@@ -53,8 +53,9 @@ from accounts.admin import normalise_phone_search
 from consents.admin import ReadOnlyAdmin
 from consents.models import DataCategory
 from privacyportal.registry import registry
+from privacyportal.templatetags.phones import phone_display
 
-from . import corrections, propagation, services
+from . import corrections, propagation, services, timeline
 from .deadlines import due_date, working_days_left
 from .models import (
     AccessCopy,
@@ -131,7 +132,7 @@ class AssigneeFilter(admin.SimpleListFilter):
         assignees = (
             get_user_model()
             .objects.filter(pk__in=PrivacyRequest.objects.values("assignee_id"))
-            .order_by("nickname", "phone")
+            .order_by("phone")
         )
         return [
             ("me", _("Me")),
@@ -190,7 +191,7 @@ class RequestEventInline(admin.TabularInline):
     """The timeline: audit rows, shown and never edited."""
 
     model = RequestEvent
-    fields = ["occurred_at", "action", "from_label", "to_label", "actor", "note", "details"]
+    fields = ["occurred_at", "action", "from_label", "to_label", "actor", "message", "what"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -206,6 +207,16 @@ class RequestEventInline(admin.TabularInline):
     @admin.display(description=_("to"))
     def to_label(self, obj):
         return _status_label(obj.to_status)
+
+    # The same words the user's timeline shows, in the staff member's language.
+    @admin.display(description=_("note"))
+    def message(self, obj):
+        # A plain string: the admin escapes it and keeps its line breaks.
+        return timeline.event_note(obj) if obj.pk else ""
+
+    @admin.display(description=_("details"))
+    def what(self, obj):
+        return timeline.event_details(obj) if obj.pk else ""
 
     def has_view_permission(self, request, obj=None):
         # The timeline is part of the request: whoever may see the request sees it.
@@ -386,7 +397,7 @@ class PrivacyRequestAdmin(DeskButtons, admin.ModelAdmin):
 
     @admin.display(description=_("mobile number"), ordering="user__phone")
     def user_phone(self, obj):
-        return obj.user.phone or gettext("(account closed)")
+        return phone_display(obj.user.phone) or gettext("(account closed)")
 
     @admin.display(description=_("due"), ordering="effective_due")
     def due(self, obj):
@@ -552,7 +563,7 @@ class PrivacyRequestAdmin(DeskButtons, admin.ModelAdmin):
             request, template or "admin/requests/privacyrequest/action_form.html", context
         )
 
-    def _form_action(self, request, queryset, form_class, *, action, title, submit, run):
+    def _form_action(self, request, queryset, form_class, *, action, title, submit, run, **ctx):
         """An action with an intermediate page: show the form, then run with its data."""
         if request.POST.get("post"):
             form = form_class(request.POST)
@@ -560,7 +571,9 @@ class PrivacyRequestAdmin(DeskButtons, admin.ModelAdmin):
                 return run(form.cleaned_data)
         else:
             form = form_class()
-        return self._page(request, queryset, action=action, title=title, submit=submit, form=form)
+        return self._page(
+            request, queryset, action=action, title=title, submit=submit, form=form, **ctx
+        )
 
     # --- the actions ---------------------------------------------------------------------
 
@@ -623,6 +636,7 @@ class PrivacyRequestAdmin(DeskButtons, admin.ModelAdmin):
             action="reject_requests",
             title=gettext("Reject"),
             submit=gettext("Reject"),
+            questions=_questions(queryset),
             run=lambda data: self._run(
                 request,
                 queryset,
@@ -646,6 +660,7 @@ class PrivacyRequestAdmin(DeskButtons, admin.ModelAdmin):
             action="complete_requests",
             title=gettext("Complete with an answer"),
             submit=gettext("Complete"),
+            questions=_questions(queryset),
             run=lambda data: self._run(
                 request,
                 queryset,
@@ -677,6 +692,18 @@ class PrivacyRequestAdmin(DeskButtons, admin.ModelAdmin):
                 "request": privacy_request,
                 "scope": _scope_labels(privacy_request),
                 "hold": services.active_hold(privacy_request.user),
+                # The very plan the approval carries out (one rule, one place).
+                "notices": [
+                    {
+                        "recipient": planned.recipient,
+                        "categories": timeline.join_list(
+                            timeline.category_names(planned.categories)
+                        ),
+                    }
+                    for planned in propagation.deletion_notice_plan(
+                        privacy_request=privacy_request
+                    )
+                ],
             }
             for privacy_request in queryset.select_related("user").order_by("pk")
         ]
@@ -729,6 +756,25 @@ class PrivacyRequestAdmin(DeskButtons, admin.ModelAdmin):
             template="admin/requests/privacyrequest/apply_correction.html",
             rows=rows,
         )
+
+
+def _questions(queryset) -> list[dict]:
+    """What each selected user asked, for the page where staff answer or reject it: the
+    request's own text and, for a correction, the field and the value proposed."""
+    rows = []
+    for privacy_request in queryset.order_by("pk"):
+        field_label = ""
+        if privacy_request.kind == Kind.CORRECTION:
+            field = corrections.FIELDS.get(privacy_request.correction_field)
+            field_label = field.label if field else privacy_request.correction_field
+        rows.append(
+            {
+                "request": privacy_request,
+                "correction_field": field_label,
+                "correction_value": privacy_request.correction_value,
+            }
+        )
+    return rows
 
 
 def _scope_labels(privacy_request: PrivacyRequest) -> list[str]:
@@ -1283,7 +1329,7 @@ class DisclosureAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("mobile number"), ordering="user__phone")
     def user_phone(self, obj):
-        return obj.user.phone or gettext("(account closed)")
+        return phone_display(obj.user.phone) or gettext("(account closed)")
 
     @admin.display(description=_("data categories"))
     def category_names(self, obj):

@@ -19,6 +19,7 @@ from accounts.services import activity_record, security_event_record
 from consents.models import ConsentEvent, ConsentState, PolicyAcceptance, Purpose
 from consents.selectors import consent_is_given
 from consents.services import consent_grant
+from privacyportal.templatetags.phones import phone_display
 from requests.models import DeletionTombstone, PrivacyRequest, RequestEvent
 from tests.factories import UserFactory
 
@@ -116,7 +117,7 @@ def test_user_files_deletion_of_browsing_history_and_agent_approves_it(
     short = str(privacy_request.reference)[:8]
     row = desk.locator("#result_list tbody tr", has_text=short)
     expect(row).to_have_count(1)
-    expect(row).to_contain_text(user.phone.as_e164)
+    expect(row).to_contain_text(phone_display(user.phone))
     row.get_by_role("link", name=short).click()
     change_url = base + reverse("admin:requests_privacyrequest_change", args=[privacy_request.pk])
     expect(desk).to_have_url(change_url)

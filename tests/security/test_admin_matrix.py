@@ -30,7 +30,6 @@ LOOK = {V}
 # published policy version is read-only. Users are never deleted in the admin: an account
 # ends through a deletion request, which honours holds and tells the recipients.
 MATRIX = {
-    "account.emailaddress": {},
     # A token's page is read-only: revoking is a list action (tests/api/test_tokens.py).
     "api.servicetoken": {OFFICER: {V, A}, AUDITOR: LOOK},
     "auth.group": {OFFICER: ALL, AUDITOR: LOOK},

@@ -63,10 +63,12 @@ run: install
 sms:
 	@ls -1 var/sms/*.json 2>/dev/null | tail -n 5 | xargs -r -n1 sh -c 'cat "$$0"; echo'
 
-# Browser tests need Debian's Chromium; the translation check needs xgettext (gettext).
+# Browser tests need Debian's Chromium, and a CJK font so that zh-hans pages and their
+# screenshots show characters, not empty boxes; the translation check needs xgettext (gettext).
 system-packages:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing="$$missing fonts-wqy-microhei"; \
 	command -v xgettext >/dev/null || missing="$$missing gettext"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \

@@ -5,10 +5,15 @@ rate limits; this adapter stores what it decides through ``accounts.services``
 and sends its codes through the portal's SMS queue.
 """
 
+import threading
+
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.internal.flows.login import get_authentication_records
+from allauth.core.internal.cryptokit import normalize_user_code
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
@@ -29,6 +34,21 @@ ALLAUTH_REWORDED = (
         "- Browser: %(user_agent)s\n- Date: %(timestamp)s"
     ),
 )
+# SMS codes (sign-in, sign-up, phone verification) are never kept: allauth keeps what
+# generate_phone_verification_code returns in the session (its database row, its Redis
+# copy, every backup), so that is a keyed digest; the code itself stays in this thread's
+# memory until send_verification_code_sms texts it. The forms compare the digest of what
+# the user types (accounts.forms.SmsCodeInputMixin).
+DIGEST_PREFIX = "sha256-"
+_pending = threading.local()
+
+
+def code_digest(code: str) -> str:
+    """The keyed digest kept in place of an SMS code: keyed by SECRET_KEY, so a copy of the
+    session store cannot be checked against the million six-digit codes."""
+    normalised = normalize_user_code(code)
+    digest = salted_hmac("accounts.sms_code", normalised, algorithm="sha256").hexdigest()
+    return DIGEST_PREFIX + digest
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -47,7 +67,17 @@ class AccountAdapter(DefaultAccountAdapter):
     def phone_form_field(self, **kwargs):
         return MobileNumberField(**kwargs)
 
+    def generate_phone_verification_code(self, *, user, phone: str) -> str:
+        code = super().generate_phone_verification_code(user=user, phone=phone)
+        digest = code_digest(code)
+        _pending.codes = {digest: code}
+        return digest
+
     def send_verification_code_sms(self, user, phone: str, code: str, **kwargs) -> None:
+        # allauth passes what it stored, the digest: text the code it stands for.
+        code = getattr(_pending, "codes", {}).pop(code, None)
+        if code is None:
+            raise ValueError("No SMS code was generated for this message in this request.")
         queue_sms(
             to=phone,
             body=_(
@@ -109,6 +139,36 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_password_change_redirect_url(self, request):
         return reverse("accounts:settings")
+
+    def _get_login_attempts_cache_key(self, request, **credentials) -> str:
+        # allauth keys the wrong-password lockout by e-mail or username. Accounts here have
+        # neither, so every number would share one counter: one guesser would lock everyone
+        # out, and nothing would be counted per account.
+        phone = credentials.get("phone")
+        if phone:
+            return f"phone:{phone}"
+        return super()._get_login_attempts_cache_key(request, **credentials)
+
+    def pre_authenticate(self, request, **credentials) -> None:
+        try:
+            super().pre_authenticate(request, **credentials)
+        except ValidationError:
+            self._record_refused_sign_in(request, credentials, detail="locked out")
+            raise
+
+    def authentication_failed(self, request, **credentials) -> None:
+        self._record_refused_sign_in(request, credentials, detail="password")
+        super().authentication_failed(request, **credentials)
+
+    def _record_refused_sign_in(self, request, credentials: dict, *, detail: str) -> None:
+        """A wrong password (at sign-in or re-authentication), or one refused during the
+        lockout, is a security event of the account it was tried on, staff or not."""
+        phone = credentials.get("phone")
+        user = self.get_user_by_phone(phone) if phone and credentials.get("password") else None
+        if user is not None:
+            services.security_event_record(
+                user=user, kind=SecurityEvent.Kind.SIGN_IN_FAILED, request=request, detail=detail
+            )
 
     def post_login(self, request, user, **kwargs):
         records = get_authentication_records(request, user) or []

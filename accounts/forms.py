@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from .adapter import code_digest
 from .avatars import AvatarError, normalise_avatar
 from .models import User
 
@@ -35,6 +36,11 @@ class SmsCodeInputMixin:
         self.fields["code"].widget.attrs.update(
             {"inputmode": "numeric", "pattern": "[0-9]*", "autocomplete": "one-time-code"}
         )
+
+    def clean_code(self):
+        # The session keeps only the code's digest (accounts.adapter): allauth compares digests.
+        self.cleaned_data["code"] = code_digest(self.cleaned_data["code"])
+        return super().clean_code()
 
 
 class SmsVerifyPhoneForm(SmsCodeInputMixin, VerifyPhoneForm):

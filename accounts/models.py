@@ -71,6 +71,7 @@ class SecurityEvent(models.Model):
     class Kind(models.TextChoices):
         SIGNED_UP = "signed_up", _("Signed up")
         SIGNED_IN = "signed_in", _("Signed in")
+        SIGN_IN_FAILED = "sign_in_failed", _("Sign-in refused")
         SIGNED_OUT = "signed_out", _("Signed out")
         PASSWORD_SET = "password_set", _("Password set")
         PASSWORD_CHANGED = "password_changed", _("Password changed")

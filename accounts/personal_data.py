@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.contrib.admin.models import LogEntry
 from django.db import transaction
 from django.utils import timezone
@@ -105,6 +106,31 @@ registry.register(
         timestamp_field="occurred_at",
         purge_expired=purge_security_events,
         ordering=("-occurred_at", "-pk"),
+    )
+)
+
+def erase_second_factors(user) -> int:
+    return Authenticator.objects.filter(user=user).delete()[0]
+
+
+registry.register(
+    DataKind(
+        code="second_factors",
+        erased_categories=(),
+        label=_("Second factors"),
+        description=_(
+            "The authenticator app and recovery codes a staff account signs in with. The copy "
+            "says which you have and when they were used, never their secrets."
+        ),
+        model=Authenticator,
+        user_lookup="user",
+        fields=(
+            DataField("type", _("Kind"), choices=Authenticator.Type),
+            DataField("created_at", _("Added")),
+            DataField("last_used_at", _("Last used")),
+        ),
+        erase=erase_second_factors,
+        retention_note=_("Kept while the account is open, or until a superuser resets them."),
     )
 )
 

@@ -4,8 +4,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, QuerySet, Window
+from django.contrib.auth.models import Permission
+from django.db.models import Count, Q, QuerySet, Window
 from django.utils import formats, timezone
+from django.utils.text import capfirst
+from django.utils.translation import pgettext_lazy
 
 from privacyportal.registry import DataKind, registry
 
@@ -129,3 +132,86 @@ def personalisation_is_on(*, user: User) -> bool:
         return consent_is_given(user=user, purpose=BrowsingRecord.PURPOSE)
     except UnknownPurpose:
         return False
+
+
+# --- staff privilege (DESIGN §2 "Who is trusted with what") -----------------------------
+
+
+def user_is_privileged(user: User) -> bool:
+    """Staff or superuser: an account whose changes only a superuser makes."""
+    return user.is_staff or user.is_superuser
+
+
+def user_may_grant_privilege(*, actor: User) -> bool:
+    """Only a superuser makes staff, changes roles (groups) or grants single permissions."""
+    return actor.is_active and actor.is_superuser
+
+
+def user_can_manage(*, actor: User, target: User) -> bool:
+    """Whether ``actor`` may change ``target``'s account: password, number, status, roles.
+
+    Nobody acts on an account with more privilege than their own: a superuser manages
+    every account; staff allowed to change users (the Privacy officer) manage end users
+    only, never a staff account or a superuser, their own included.
+    """
+    if not actor.is_active:
+        return False
+    if actor.is_superuser:
+        return True
+    return not user_is_privileged(target) and actor.has_perm("accounts.change_user")
+
+
+def permissions_held(*, user: User) -> QuerySet[Permission]:
+    """The permissions ``user`` holds, directly or through a role: a superuser holds all."""
+    if not user.is_active:
+        return Permission.objects.none()
+    if user.is_superuser:
+        return Permission.objects.all()
+    return Permission.objects.filter(Q(user=user) | Q(group__user=user)).distinct()
+
+
+DEFAULT_PERMISSION_WORDS = {
+    "add": pgettext_lazy("permission", "add %(things)s"),
+    "change": pgettext_lazy("permission", "change %(things)s"),
+    "delete": pgettext_lazy("permission", "delete %(things)s"),
+    "view": pgettext_lazy("permission", "view %(things)s"),
+}
+
+
+def permission_in_words(permission: Permission) -> str:
+    """What a permission allows, in the reader's language (stored names are English)."""
+    model = permission.content_type.model_class()
+    if model is None:
+        return permission.name
+    opts = model._meta
+    custom = dict(opts.permissions)
+    if permission.codename in custom:
+        return capfirst(str(custom[permission.codename]))
+    action, _sep, model_name = permission.codename.partition("_")
+    if action in DEFAULT_PERMISSION_WORDS and model_name == opts.model_name:
+        return capfirst(DEFAULT_PERMISSION_WORDS[action] % {"things": opts.verbose_name_plural})
+    return permission.name
+
+
+@dataclass(frozen=True)
+class PermissionsOfModel:
+    model: str
+    names: list[str]
+
+
+def permissions_in_words(*, permissions: QuerySet[Permission]) -> list[PermissionsOfModel]:
+    """A role's permissions as a reader says them, grouped by the model they concern."""
+    grouped: dict[str, list[str]] = {}
+    ordered = permissions.select_related("content_type").order_by(
+        "content_type__app_label", "content_type__model", "codename"
+    )
+    for permission in ordered:
+        content_type = permission.content_type
+        model = content_type.model_class()
+        if model is None:
+            heading = f"{content_type.app_label}.{content_type.model}"
+        else:
+            app = model._meta.app_config.verbose_name
+            heading = f"{capfirst(app)} › {capfirst(model._meta.verbose_name_plural)}"
+        grouped.setdefault(heading, []).append(permission_in_words(permission))
+    return [PermissionsOfModel(model=heading, names=names) for heading, names in grouped.items()]

@@ -2,14 +2,26 @@
 
 import logging
 import unicodedata
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from allauth.account.adapter import get_adapter
+from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from privacyportal.services import audit_record
+
 from .models import BrowsingRecord, SecurityEvent, User
+from .selectors import (
+    permissions_held,
+    user_can_manage,
+    user_is_privileged,
+    user_may_grant_privilege,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -266,3 +278,142 @@ def user_close(*, user: User) -> User:
     user.groups.clear()
     user.user_permissions.clear()
     return user
+
+
+# --- staff acting on accounts and roles (the admin) --------------------------------------
+
+# What the user admin's change form may carry; the password has a page of its own.
+PRIVILEGE_FIELDS = frozenset({"is_staff", "is_superuser", "groups", "user_permissions"})
+STAFF_EDITABLE_FIELDS = PRIVILEGE_FIELDS | {"phone", "phone_verified", "nickname", "is_active"}
+
+
+def _mask(phone) -> str:
+    number = str(phone or "")
+    return f"{number[:3]}…{number[-4:]}" if number else ""
+
+
+def _added_removed(before: set, after: set, name) -> dict[str, list[str]]:
+    return {
+        "added": sorted(name(item) for item in after - before),
+        "removed": sorted(name(item) for item in before - after),
+    }
+
+
+def _permission_code(permission: Permission) -> str:
+    return f"{permission.content_type.app_label}.{permission.codename}"
+
+
+@transaction.atomic
+def user_change_by_staff(*, actor: User, user: User, changes: Mapping[str, Any]) -> User:
+    """Apply what a staff member changed on an account, within the actor's privilege.
+
+    The rule is checked on the account as stored (a form may already have put the new
+    values on ``user``): only a superuser changes a staff account or a superuser, and only
+    a superuser changes privilege (staff status, superuser status, roles, permissions).
+    The audit row names the fields changed, not their values: the log outlives the data.
+    """
+    unknown = set(changes) - STAFF_EDITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"Staff do not change these fields here: {sorted(unknown)}")
+    stored = User.objects.select_for_update().get(pk=user.pk)
+    if not user_can_manage(actor=actor, target=stored):
+        raise PermissionDenied
+    if PRIVILEGE_FIELDS & set(changes) and not user_may_grant_privilege(actor=actor):
+        raise PermissionDenied
+    if not changes:
+        return stored
+    was_privileged = user_is_privileged(stored)
+    old_phone = stored.phone
+    details: dict[str, Any] = {}
+    plain = [name for name in changes if name not in ("groups", "user_permissions")]
+    for name in plain:
+        setattr(stored, name, changes[name])
+    if plain:
+        stored.save(update_fields=plain)
+    if "groups" in changes:
+        before = set(stored.groups.all())
+        stored.groups.set(changes["groups"])
+        details["groups"] = _added_removed(before, set(stored.groups.all()), str)
+    if "user_permissions" in changes:
+        before = set(stored.user_permissions.select_related("content_type"))
+        stored.user_permissions.set(changes["user_permissions"])
+        after = set(stored.user_permissions.select_related("content_type"))
+        details["user_permissions"] = _added_removed(before, after, _permission_code)
+    for name in ("is_staff", "is_superuser"):
+        if name in changes:
+            details[name] = bool(changes[name])
+    if "phone" in changes and str(old_phone) != str(stored.phone):
+        security_event_record(
+            user=stored,
+            kind=SecurityEvent.Kind.PHONE_CHANGED,
+            detail=f"{_mask(old_phone)} → {_mask(stored.phone)} (staff)",
+        )
+    audit_record(
+        actor=actor,
+        action="user.changed",
+        target=stored,
+        fields=sorted(changes),
+        staff=was_privileged or user_is_privileged(stored),
+        **details,
+    )
+    return stored
+
+
+@transaction.atomic
+def user_password_set_by_staff(*, actor: User, user: User, password: str | None) -> User:
+    """Set an account's password from the admin, or (``None``) turn password sign-in off."""
+    stored = User.objects.select_for_update().get(pk=user.pk)
+    if not user_can_manage(actor=actor, target=stored):
+        raise PermissionDenied
+    if password is None:
+        stored.set_unusable_password()
+        kind, action = SecurityEvent.Kind.PASSWORD_REMOVED, "user.password_removed"
+    else:
+        kind = (
+            SecurityEvent.Kind.PASSWORD_CHANGED
+            if stored.has_usable_password()
+            else SecurityEvent.Kind.PASSWORD_SET
+        )
+        stored.set_password(password)
+        action = "user.password_set"
+    stored.save(update_fields=["password"])
+    security_event_record(user=stored, kind=kind, detail="staff")
+    audit_record(actor=actor, action=action, target=stored, staff=user_is_privileged(stored))
+    return stored
+
+
+@transaction.atomic
+def group_save(*, actor: User, group: Group, permissions: Iterable[Permission]) -> Group:
+    """Save a role and its permissions. Roles change in reviewed migrations; in the admin
+    only a superuser changes them, and nobody grants a permission they do not hold."""
+    if not user_may_grant_privilege(actor=actor):
+        raise PermissionDenied
+    wanted = set(permissions)
+    if wanted - set(permissions_held(user=actor)):
+        raise PermissionDenied
+    creating = group.pk is None
+    before = set() if creating else set(group.permissions.select_related("content_type"))
+    group.save()
+    group.permissions.set(wanted)
+    audit_record(
+        actor=actor,
+        action="group.created" if creating else "group.changed",
+        target=group,
+        name=group.name,
+        permissions=_added_removed(before, wanted, _permission_code),
+    )
+    return group
+
+
+@transaction.atomic
+def group_delete(*, actor: User, group: Group) -> None:
+    if not user_may_grant_privilege(actor=actor):
+        raise PermissionDenied
+    audit_record(
+        actor=actor,
+        action="group.deleted",
+        target=group,
+        name=group.name,
+        members=group.user_set.count(),
+    )
+    group.delete()

@@ -17,6 +17,8 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from privacyportal.staff_access import require_recent_reauthentication
+
 from . import services
 from .models import Scope, ServiceToken
 
@@ -115,6 +117,8 @@ class ServiceTokenAdmin(admin.ModelAdmin):
         """
         if not self.has_add_permission(request):
             raise PermissionDenied
+        # A token reads consents and writes disclosures for as long as it lives.
+        require_recent_reauthentication(request)
         form = ServiceTokenCreateForm(request.POST if request.method == "POST" else None)
         context = {
             **self.admin_site.each_context(request),

@@ -21,6 +21,7 @@ from django.utils import timezone
 from ninja.errors import AuthorizationError
 from ninja.security import HttpBearer
 
+from . import throttling
 from .memory import memory, token_key
 from .models import ServiceToken
 from .services import TOKEN_PREFIX, token_digest
@@ -49,13 +50,19 @@ def _key(digest: str) -> str:
     return f"api:token:{digest}"
 
 
-def caller_for(plaintext: str) -> Caller | None:
-    """The live token's caller, or None for a wrong or revoked token."""
+def caller_for(plaintext: str, *, before_lookup=None) -> Caller | None:
+    """The live token's caller, or None for a wrong or revoked token.
+
+    ``before_lookup`` is called when this process's memory does not know the token, before
+    Redis and the database are asked (the rate limit of failed calls refuses there).
+    """
     if not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > TOKEN_MAX_LENGTH:
         return None
     digest = token_digest(plaintext)
     entry = memory.get(token_key(digest))
     if entry is None:
+        if before_lookup is not None:
+            before_lookup()
         epoch = memory.epoch()
         entry = _shared_entry(digest)
         if entry is None:
@@ -99,14 +106,24 @@ def _touch(caller: Caller) -> None:
 
 
 class TokenAuth(HttpBearer):
-    """``Authorization: Bearer <token>``, for a token that has ``scope``."""
+    """``Authorization: Bearer <token>``, for a token that has ``scope``.
+
+    A call without a live token counts against its address's limit of failed calls
+    (``api.throttling``): over it, the answer is 429 instead of 401.
+    """
 
     def __init__(self, scope: str) -> None:
         self.scope = scope
         super().__init__()
 
+    def __call__(self, request: HttpRequest) -> Caller | None:
+        caller = super().__call__(request)
+        if caller is None:
+            throttling.auth_failed(request)
+        return caller
+
     def authenticate(self, request: HttpRequest, token: str) -> Caller | None:
-        caller = caller_for(token)
+        caller = caller_for(token, before_lookup=lambda: throttling.refuse_if_blocked(request))
         if caller is None:
             return None
         # Kept on the request for the call log, also when the scope is missing.

@@ -6,10 +6,18 @@ keeps nothing: ``api.urls`` rolls its transaction back.)
 
 from __future__ import annotations
 
+import math
+
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+from ninja.errors import (
+    AuthenticationError,
+    AuthorizationError,
+    HttpError,
+    Throttled,
+    ValidationError,
+)
 
 CODES = {
     400: "bad_request",
@@ -21,6 +29,7 @@ CODES = {
     413: "body_too_large",
     415: "unsupported_media_type",
     422: "invalid",
+    429: "too_many_requests",
 }
 
 
@@ -84,6 +93,13 @@ def install(api: NinjaAPI) -> None:
     @api.exception_handler(AuthorizationError)
     def _forbidden(request: HttpRequest, exc: AuthorizationError):
         return error_response(403, exc.message)
+
+    @api.exception_handler(Throttled)
+    def _throttled(request: HttpRequest, exc: Throttled):
+        response = error_response(429, "Too many requests: wait and try again.")
+        if exc.wait is not None:
+            response["Retry-After"] = str(max(1, math.ceil(exc.wait)))
+        return response
 
     @api.exception_handler(HttpError)
     def _http_error(request: HttpRequest, exc: HttpError):

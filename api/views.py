@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from django.conf import settings
 from django.db import transaction
 from django.http import JsonResponse
 from ninja import Header, NinjaAPI, Path, Status
@@ -36,8 +37,16 @@ from .schemas import (
     NoticeOut,
     UserById,
 )
+from .throttling import ClientRateThrottle, auth_failed, refuse_if_blocked
 
-REFUSALS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 413: ErrorOut}
+REFUSALS = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    413: ErrorOut,
+    429: ErrorOut,
+}
 BODY_REFUSALS = {**REFUSALS, 415: ErrorOut, 422: ErrorOut}
 PurposeCode = Path(
     ..., min_length=1, max_length=64, description="A purpose code.", example="personalisation"
@@ -49,7 +58,15 @@ api = NinjaAPI(
     description=(
         "For the portal's own services: consent checks, disclosures, browsing and search "
         "activity, and deletion notices for recipients that poll. Every refusal is "
-        '`{"error": {"code", "message", "fields"}}`.'
+        '`{"error": {"code", "message", "fields"}}`.\n\n'
+        "**Rate limits.** Every call of a service token counts against that token's limit "
+        f"(`API_RATE_LIMIT_CLIENT`, by default {settings.API_RATE_LIMIT_CLIENT} calls); calls "
+        "refused for a missing, wrong or revoked token, or a bad signature, count against "
+        "the calling address's limit (`API_RATE_LIMIT_AUTH_FAILURES`, by default "
+        f"{settings.API_RATE_LIMIT_AUTH_FAILURES}). Over a limit the answer is 429 "
+        "(`too_many_requests`) with `Retry-After`, the seconds until the next window; an "
+        "address over its limit gets 429 for every call that does not carry a token the "
+        "portal already holds."
     ),
     urls_namespace="api-v1",
     openapi_url="/openapi.json",
@@ -57,6 +74,7 @@ api = NinjaAPI(
     # badge would otherwise be fetched from swagger.io.
     docs=Swagger(settings={"validatorUrl": None}),
     docs_url="/docs",
+    throttle=[ClientRateThrottle()],
 )
 errors.install(api)
 
@@ -234,7 +252,9 @@ def notice_state(
     signature: str = Header("", alias="X-PrivacyPortal-Signature", max_length=200),
     timestamp: str = Header("", alias="X-PrivacyPortal-Timestamp", max_length=20),
 ):
+    refuse_if_blocked(request)
     state = selectors.notice_for_recipient(key=key, timestamp=timestamp, signature=signature)
     if state is None:
+        auth_failed(request)
         raise ApiError(403, "Unknown notice or bad signature.", code="invalid_signature")
     return state

@@ -1,11 +1,13 @@
-from django.contrib import admin
+from allauth.mfa.models import Authenticator
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Max
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils.translation import gettext, gettext_noop, ngettext_lazy
+from django.utils.translation import gettext, gettext_noop, ngettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from . import staff_access
 from .models import AuditEntry, PurgeRun
 from .registry import registry
 from .retention import PURGE_TARGETS
@@ -251,3 +253,44 @@ class PurgeRunAdmin(ReadOnlyAdmin):
             "rows": rows,
         }
         return TemplateResponse(request, "admin/privacyportal/storage_periods.html", context)
+
+
+# allauth.mfa's own admin shows and edits the authenticators' data (the TOTP secret).
+admin.site.unregister(Authenticator)
+
+
+@admin.register(Authenticator)
+class AuthenticatorAdmin(ReadOnlyAdmin):
+    """Who has which second factor, never its secret; a superuser resets one (a lost phone)."""
+
+    list_display = ["user", "type", "created_at", "last_used_at"]
+    list_filter = ["type"]
+    search_fields = ["user__phone"]
+    list_select_related = ["user"]
+    fields = ["user", "type", "created_at", "last_used_at"]
+    readonly_fields = fields
+    actions = ["reset_second_factor"]
+
+    def has_reset_permission(self, request):
+        return request.user.is_superuser
+
+    @admin.action(
+        description=_("Reset the second factor of the selected accounts"), permissions=["reset"]
+    )
+    def reset_second_factor(self, request, queryset):
+        staff_access.require_recent_reauthentication(request)
+        users = {authenticator.user for authenticator in queryset.select_related("user")}
+        for user in sorted(users, key=lambda user: user.pk):
+            staff_access.second_factor_reset(user=user, actor=request.user)
+        self.message_user(
+            request,
+            ngettext(
+                "Reset the second factor of %(count)d account: it sets up a new one at its "
+                "next visit to the desk.",
+                "Reset the second factor of %(count)d accounts: each sets up a new one at its "
+                "next visit to the desk.",
+                len(users),
+            )
+            % {"count": len(users)},
+            messages.SUCCESS,
+        )

@@ -77,3 +77,41 @@ class AccountLanguageMiddleware:
             return ""
         language = getattr(user, "language", "")
         return language if language and translation.check_for_language(language) else ""
+
+
+NO_STORE = "private, no-store"
+CREDENTIAL_HEADERS = ("HTTP_AUTHORIZATION", "HTTP_X_PRIVACYPORTAL_SIGNATURE")
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: private, no-store`` on every response that may carry personal data.
+
+    That is every response to a signed-in user, or to a request with credentials: a session
+    cookie (a sign-in in progress belongs to that visitor), an ``Authorization`` header (the
+    internal API answers about users) or a recipient's signature (a notice's state names
+    the subject). A view that already sent ``no-store`` keeps its
+    own header (``never_cache`` adds more); a weaker one, such as a max-age, is replaced,
+    since any copy kept by a browser or a proxy outlives the user's session. Static files
+    never get here (whitenoise answers above), and public pages for anonymous visitors
+    stay cacheable.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self._carries_personal_data(request) and "no-store" not in response.get(
+            "Cache-Control", ""
+        ):
+            response["Cache-Control"] = NO_STORE
+        return response
+
+    @staticmethod
+    def _carries_personal_data(request) -> bool:
+        if settings.SESSION_COOKIE_NAME in request.COOKIES or any(
+            header in request.META for header in CREDENTIAL_HEADERS
+        ):
+            return True
+        user = getattr(request, "user", None)
+        return bool(user is not None and user.is_authenticated)

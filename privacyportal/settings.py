@@ -40,7 +40,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG e
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with the staff desk's site: sign-in through allauth, a second factor.
+    "privacyportal.staff_access.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "phonenumber_field",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     # django-ninja serves the API docs from its own static files when it is an app.
     "ninja",
     "privacyportal",
@@ -66,6 +68,8 @@ MIDDLEWARE = [
     # Above everything that can answer (rate limits, policy acceptance, views), so each of
     # their responses gets the policy; below whitenoise, whose static files need none.
     "csp.middleware.CSPMiddleware",
+    # Also above everything that can answer, and below whitenoise: static files stay cacheable.
+    "privacyportal.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -225,10 +229,27 @@ ACCOUNT_RATE_LIMITS = {
     "request_verify": "1/60s/key,5/h/key,10/h/ip",
 }
 ALLAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+# Staff sign in here too (the admin's login page redirects to allauth's), so the same limits,
+# lockout and security events apply; allauth asks for the second factor after the password.
+# Dangerous desk actions (and changing a second factor) ask for the password or an
+# authenticator code again when the last re-authentication is older than this (seconds).
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
 LOGIN_REDIRECT_URL = "accounts:settings"
 LOGIN_URL = "account_login"
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"
 ACCOUNT_SIGNUP_REDIRECT_URL = "accounts:settings"
+
+# --- Second factor (allauth.mfa) -------------------------------------------------
+# An authenticator app (TOTP) and recovery codes; WebAuthn would need fido2 as well.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Privacy portal")
+# Remembering a browser would skip the second factor on that browser: never for staff.
+MFA_TRUST_ENABLED = False
+# The staff desk opens only after a second factor (privacyportal/staff_access.py): always
+# when DEBUG is off, which no variable can turn off; in development only when asked, so
+# `make run`'s demo staff login needs none. The test suite imports this module with DEBUG
+# unset, so the requirement is off in tests by default; tests that need it set it on.
+STAFF_REQUIRE_MFA = not DEBUG or env_bool("STAFF_REQUIRE_MFA", False)
 
 # --- SMS ----------------------------------------------------------------------
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "privacyportal.sms.backends.filebased.SmsBackend")
@@ -256,6 +277,21 @@ NOTICE_BACKOFF_MAX = float(os.environ.get("NOTICE_BACKOFF_MAX", str(6 * 3600)))
 NOTICE_TIMEOUT = float(os.environ.get("NOTICE_TIMEOUT", "10"))
 # How long an attempt may run before the sweep treats its worker as dead.
 NOTICE_LEASE = float(os.environ.get("NOTICE_LEASE", "120"))
+# A recipient's confirmation signs its time: older (or further ahead) than this is refused.
+NOTICE_CALLBACK_MAX_AGE = int(os.environ.get("NOTICE_CALLBACK_MAX_AGE", "300"))
+
+# --- Outgoing calls (privacyportal/outgoing.py) --------------------------------------
+# Host names the portal may call although they are internal (and over plain HTTP): local
+# recipients in development; none in production.
+OUTGOING_ALLOWED_HOSTS = env_list(
+    "OUTGOING_ALLOWED_HOSTS", "localhost,127.0.0.1,::1" if DEBUG else ""
+)
+
+# --- Internal API rate limits (api/throttling.py): "<calls>/<period>", period s, min, h --
+# Per service token, every call; far above the consent checks a busy shop makes.
+API_RATE_LIMIT_CLIENT = os.environ.get("API_RATE_LIMIT_CLIENT", "100000/min")
+# Per client address, calls refused for a missing, wrong or revoked token (or signature).
+API_RATE_LIMIT_AUTH_FAILURES = os.environ.get("API_RATE_LIMIT_AUTH_FAILURES", "60/min")
 PRIVACY_OFFICER_EMAILS = env_list("PRIVACY_OFFICER_EMAILS")
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",

@@ -65,6 +65,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from phonenumber_field.phonenumber import PhoneNumber
 
+from privacyportal.csvsafe import spreadsheet_safe
 from privacyportal.registry import DataField, DataKind, registry
 
 from .models import AccessCopy, PrivacyRequest
@@ -91,10 +92,6 @@ PROGRESS_EVERY_ROWS = 10_000
 # Text is handed to the ZIP entry (and so to zlib) in pieces of about this size.
 WRITE_BUFFER_CHARS = 256 * 1024
 COPY_CHUNK_BYTES = 1024 * 1024
-
-# Cells starting like a formula are prefixed with ' so spreadsheets show them as text
-# (OWASP "CSV injection"); the JSON files keep every value unchanged.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 # --- values ---------------------------------------------------------------------------------
@@ -123,7 +120,11 @@ def plain(value):
 
 
 def csv_cell(value) -> str:
-    """A cell for the CSV file, from a value already made ``plain``."""
+    """A cell for the CSV file, from a value already made ``plain``.
+
+    Text a spreadsheet could run as a formula is marked as text (privacyportal.csvsafe);
+    the JSON files keep every value unchanged.
+    """
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -131,7 +132,7 @@ def csv_cell(value) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, str):
-        return "'" + value if value.startswith(FORMULA_STARTS) else value
+        return spreadsheet_safe(value)
     return str(value)
 
 

@@ -53,6 +53,7 @@ from accounts.admin import normalise_phone_search
 from consents.admin import ReadOnlyAdmin
 from consents.models import DataCategory
 from privacyportal.registry import registry
+from privacyportal.staff_access import require_recent_reauthentication
 from privacyportal.templatetags.phones import phone_display
 
 from . import corrections, propagation, services, timeline
@@ -677,6 +678,10 @@ class PrivacyRequestAdmin(DeskButtons, admin.ModelAdmin):
     @admin.action(description=_("Approve deletion…"), permissions=["approve_deletion"])
     def approve_deletions(self, request, queryset):
         if request.POST.get("post"):
+            # Erasure cannot be undone: the password (or a code) again, unless given just now.
+            # Asked at the confirming POST, which allauth keeps and carries out afterwards (the
+            # confirmation page posts to the address it is shown at).
+            require_recent_reauthentication(request)
             return self._run(
                 request,
                 queryset,
@@ -892,6 +897,8 @@ class LegalHoldAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Release the selected holds"), permissions=["release"])
     def release_holds(self, request, queryset):
+        # A released hold lets erasure go ahead.
+        require_recent_reauthentication(request)
         released = []
         for hold in queryset.select_related("user").order_by("pk"):
             try:
@@ -1026,6 +1033,13 @@ class RecipientAdmin(AdminUrls, admin.ModelAdmin):
             kwargs["assume_scheme"] = "https"
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
+    def save_model(self, request, obj, form, change):
+        # The endpoint is where users' deletion notices go: re-authenticate to point it
+        # elsewhere. Raised inside the admin's transaction, so nothing is saved meanwhile.
+        if "endpoint" in form.changed_data:
+            require_recent_reauthentication(request)
+        super().save_model(request, obj, form, change)
+
     @admin.display(description=_("deletion notices"))
     def delivery(self, obj):
         return obj.endpoint or gettext("manual (sent by staff)")
@@ -1137,6 +1151,7 @@ class RecipientAdmin(AdminUrls, admin.ModelAdmin):
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         if not self.has_change_permission(request, recipient):
             raise PermissionDenied
+        require_recent_reauthentication(request)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

@@ -1,4 +1,4 @@
-"""The recipients' side: the signed status callback that confirms a deletion."""
+"""The recipients' side: the signed status callback that confirms a deletion (once)."""
 
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -19,9 +19,13 @@ def notice_callback(request, key):
             key=key,
             body=request.body,
             signature=request.headers.get(propagation.SIGNATURE_HEADER, ""),
+            timestamp=request.headers.get(propagation.TIMESTAMP_HEADER, ""),
+            attempt=request.headers.get(propagation.ATTEMPT_HEADER, ""),
         )
     except propagation.SignatureInvalid:
         return JsonResponse({"error": "invalid signature"}, status=403)
+    except propagation.CallbackRefused as refusal:
+        return JsonResponse({"error": str(refusal)}, status=409)
     except propagation.PropagationError as error:
         return JsonResponse({"error": str(error.message)}, status=400)
     return JsonResponse(

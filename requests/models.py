@@ -7,6 +7,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from privacyportal import outgoing
+
 # The staff desk's order (requests.admin): open requests first, the most urgent on top,
 # then closed ones by their due date. The list sorts by these expressions and the table
 # has an index on the very same ones, so a page of 100 is read from the index instead of
@@ -326,17 +328,8 @@ class DeletionTombstone(models.Model):
 
 
 def _endpoint_validator(value: str) -> None:
-    """HTTPS only; plain HTTP is accepted for this machine's own addresses (local recipients)."""
-    from urllib.parse import urlsplit
-
-    from django.core.exceptions import ValidationError
-
-    parts = urlsplit(value)
-    if parts.scheme == "https" or (
-        parts.scheme == "http" and parts.hostname in {"127.0.0.1", "localhost", "::1"}
-    ):
-        return
-    raise ValidationError(_("The endpoint must be an https:// address."), code="not_https")
+    """The kernel's guard for outgoing calls (named here: migrations refer to this name)."""
+    outgoing.validate_url(value)
 
 
 class Recipient(models.Model):
@@ -487,6 +480,11 @@ class DeletionNotice(models.Model):
     categories = models.JSONField(_("data categories"), default=list)
     subject_identifiers = models.JSONField(_("identifiers at the recipient"), default=list)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    # ``attempts`` starts again when staff send a notice again (it counts towards the
+    # retry limit); this number never does. Each post carries it and the recipient's
+    # confirmation signs it: only attempts from ``confirm_from`` on can be confirmed.
+    attempt_number = models.PositiveIntegerField(_("latest attempt's number"), default=0)
+    confirm_from = models.PositiveIntegerField(_("confirmable from attempt"), default=1)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True, db_index=True)
     last_error = models.CharField(_("last error"), max_length=300, blank=True)
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
@@ -537,3 +535,27 @@ class NoticeAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notice_id} @ {self.started_at:%H:%M:%S} → {self.status_code or self.error}"
+
+
+class NoticeCallback(models.Model):
+    """A recipient's signed confirmation, accepted once: the same signature again is a replay."""
+
+    notice = models.ForeignKey(
+        DeletionNotice,
+        on_delete=models.CASCADE,
+        related_name="callbacks",
+        verbose_name=_("notice"),
+    )
+    attempt = models.PositiveIntegerField(_("attempt"))
+    signed_at = models.DateTimeField(_("signed"))
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    request_status = models.CharField(_("status reported"), max_length=32, blank=True)
+    signature = models.CharField(_("signature"), max_length=80, unique=True)
+
+    class Meta:
+        verbose_name = _("recipient's confirmation")
+        verbose_name_plural = _("recipients' confirmations")
+        ordering = ["received_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.notice_id} attempt {self.attempt} @ {self.received_at:%H:%M:%S}"

@@ -21,7 +21,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import httpx
@@ -35,6 +35,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consents.models import ConsentState, DataCategory
 from consents.selectors import consent_is_given
+from privacyportal.outgoing import outgoing_client
 from privacyportal.registry import registry
 from privacyportal.services import audit_record
 
@@ -42,6 +43,7 @@ from .models import (
     DeletionNotice,
     Disclosure,
     NoticeAttempt,
+    NoticeCallback,
     PrivacyRequest,
     Recipient,
     RequestEvent,
@@ -53,6 +55,10 @@ Status = DeletionNotice.Status
 
 SHARING_PURPOSE = "third_party_sharing"
 SIGNATURE_HEADER = "X-PrivacyPortal-Signature"
+# Each post names its attempt in a header (the body stays the same message on every attempt);
+# the recipient's confirmation signs that number and the time it was sent.
+ATTEMPT_HEADER = "X-PrivacyPortal-Attempt"
+TIMESTAMP_HEADER = "X-PrivacyPortal-Timestamp"
 
 
 class PropagationError(Exception):
@@ -63,7 +69,12 @@ class PropagationError(Exception):
 
 
 class SignatureInvalid(Exception):
-    """The callback was not signed with the recipient's secret: nothing changes."""
+    """The callback was not signed with the recipient's secret, or not within the time
+    window: nothing changes."""
+
+
+class CallbackRefused(Exception):
+    """A correctly signed callback that cannot count (again): nothing changes."""
 
 
 # --- recipients and disclosures ------------------------------------------------------------
@@ -235,6 +246,11 @@ def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def callback_sign(body: bytes, secret: str, *, timestamp: str, attempt: str) -> str:
+    """What a recipient's confirmation is signed with: its time and attempt with the body."""
+    return sign(f"{timestamp}.{attempt}.".encode() + body, secret)
+
+
 def callback_url(notice: DeletionNotice) -> str:
     path = reverse("notice_callback", kwargs={"key": notice.idempotency_key})
     return settings.PORTAL_BASE_URL.rstrip("/") + path
@@ -278,14 +294,15 @@ BATCH_MAX = 50
 
 
 def _client() -> httpx.Client:
-    """One keep-alive client per process (forked workers get their own)."""
+    """One keep-alive client per process (forked workers get their own), behind the guard
+    that lets it reach only allowed addresses and never follows a redirect."""
     pid = os.getpid()
     client = _clients.get(pid)
     if client is None:
         with _clients_lock:
             client = _clients.get(pid)
             if client is None:
-                client = httpx.Client(timeout=settings.NOTICE_TIMEOUT, follow_redirects=False)
+                client = outgoing_client(timeout=settings.NOTICE_TIMEOUT)
                 _clients[pid] = client
     return client
 
@@ -329,6 +346,7 @@ _POSTED_FIELDS = (
     "categories",
     "subject_identifiers",
     "attempts",
+    "attempt_number",
     "recipient__name",
     "recipient__endpoint",
     "recipient__secret",
@@ -352,10 +370,13 @@ def _claim(notice_ids: list[int]) -> list[DeletionNotice]:
             return []
         lease = now + timedelta(seconds=settings.NOTICE_LEASE)
         DeletionNotice.objects.filter(pk__in=[notice.pk for notice in notices]).update(
-            attempts=F("attempts") + 1, next_attempt_at=lease
+            attempts=F("attempts") + 1,
+            attempt_number=F("attempt_number") + 1,
+            next_attempt_at=lease,
         )
     for notice in notices:
         notice.attempts += 1
+        notice.attempt_number += 1
         notice.next_attempt_at = lease
     return notices
 
@@ -379,6 +400,7 @@ def _post(notice: DeletionNotice) -> _Outcome:
     headers = {
         "Content-Type": "application/json",
         "Idempotency-Key": str(notice.idempotency_key),
+        ATTEMPT_HEADER: str(notice.attempt_number),
         SIGNATURE_HEADER: sign(body, notice.recipient.secret),
     }
     clock = time.perf_counter()
@@ -506,8 +528,21 @@ def _alert_officers(notice_id: int) -> None:
 # --- acknowledgement and staff actions -------------------------------------------------------
 
 
-def notice_acknowledge(*, key, body: bytes, signature: str) -> DeletionNotice:
-    """The recipient's signed status callback. A bad signature changes nothing."""
+def _header_number(value) -> str:
+    """A header that must be a plain decimal number (it is signed as sent)."""
+    value = value or ""
+    if not (0 < len(value) <= 20 and value.isascii() and value.isdigit()):
+        raise SignatureInvalid
+    return value
+
+
+def notice_acknowledge(
+    *, key, body: bytes, signature: str, timestamp: str, attempt: str
+) -> DeletionNotice:
+    """The recipient's signed status callback. It counts once, within
+    ``NOTICE_CALLBACK_MAX_AGE`` of the time it signs, and only for an attempt made since
+    staff last sent the notice again; anything else changes nothing."""
+    timestamp, attempt = _header_number(timestamp), _header_number(attempt)
     with transaction.atomic():
         notice = (
             DeletionNotice.objects.select_for_update()
@@ -518,19 +553,39 @@ def notice_acknowledge(*, key, body: bytes, signature: str) -> DeletionNotice:
         if notice is None or not notice.recipient.secret:
             raise SignatureInvalid
         # As bytes: compare_digest refuses a str with non-ASCII characters (a TypeError, a 500).
-        expected = sign(body, notice.recipient.secret).encode()
+        expected = callback_sign(
+            body, notice.recipient.secret, timestamp=timestamp, attempt=attempt
+        ).encode()
         if not hmac.compare_digest(expected, (signature or "").encode("utf-8", "replace")):
             raise SignatureInvalid
+        now = timezone.now()
+        if abs(now.timestamp() - int(timestamp)) > settings.NOTICE_CALLBACK_MAX_AGE:
+            raise SignatureInvalid
+        if not notice.confirm_from <= int(attempt) <= notice.attempt_number:
+            raise CallbackRefused(_("This confirmation names an attempt that cannot be confirmed."))
+        if NoticeCallback.objects.filter(signature=signature).exists():
+            raise CallbackRefused(_("This confirmation was already received."))
         try:
             message = json.loads(body)
         except ValueError as exc:
             raise PropagationError(_("The body is not JSON.")) from exc
+        if not isinstance(message, dict):
+            raise PropagationError(_("The body is not a JSON object."))
         if message.get("subject_request_id") != str(notice.idempotency_key):
             raise PropagationError(_("The callback names another request."))
-        if message.get("request_status") != "completed" or notice.status in DeletionNotice.DONE:
+        request_status = message.get("request_status")
+        NoticeCallback.objects.create(
+            notice=notice,
+            attempt=int(attempt),
+            signed_at=datetime.fromtimestamp(int(timestamp), tz=UTC),
+            received_at=now,
+            request_status=str(request_status or "")[:32],
+            signature=signature,
+        )
+        if request_status != "completed" or notice.status in DeletionNotice.DONE:
             return notice
         notice.status = Status.ACKNOWLEDGED
-        notice.acknowledged_at = timezone.now()
+        notice.acknowledged_at = now
         notice.next_attempt_at = None
         notice.save(update_fields=["status", "acknowledged_at", "next_attempt_at"])
         _request_event(notice, RequestEvent.Action.NOTICE_ACKNOWLEDGED)
@@ -585,8 +640,10 @@ def notice_retry(*, notice: DeletionNotice, actor) -> DeletionNotice:
         raise PropagationError(_("This recipient has no endpoint: send the notice by hand."))
     notice.status = Status.PENDING
     notice.attempts = 0
+    # Confirmations of the attempts before this one no longer count.
+    notice.confirm_from = notice.attempt_number + 1
     notice.next_attempt_at = timezone.now()
-    notice.save(update_fields=["status", "attempts", "next_attempt_at"])
+    notice.save(update_fields=["status", "attempts", "confirm_from", "next_attempt_at"])
     audit_record(actor=actor, action="deletion_notice.retried", target=notice)
     transaction.on_commit(lambda: queue_notices([notice.pk]))
     return notice

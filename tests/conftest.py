@@ -28,6 +28,34 @@ def _isolated_services(settings, request, tmp_path_factory):
     sms.outbox.clear()
 
 
+@pytest.fixture(autouse=True)
+def _force_login_is_a_fresh_sign_in(monkeypatch):
+    """``client.force_login`` stands for a sign-in that has just happened: allauth's record of
+    it goes into the session, counted as a fresh re-authentication, so the desk's dangerous
+    actions (which ask again once ACCOUNT_REAUTHENTICATION_TIMEOUT has passed) run at once.
+
+    It marks no second factor: ``STAFF_REQUIRE_MFA`` is off in the test settings by default
+    (settings.py computes it from DEBUG at import), and the tests that turn it on sign in
+    through allauth's MFA step or age these records (tests/security/test_staff_mfa.py).
+    """
+    from types import SimpleNamespace
+
+    from allauth.account.internal.flows.login import record_authentication
+    from django.test.client import ClientMixin
+
+    original = ClientMixin.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        session = self.session
+        record_authentication(
+            SimpleNamespace(session=session), user, "password", reauthenticated=True
+        )
+        session.save()
+
+    monkeypatch.setattr(ClientMixin, "force_login", force_login)
+
+
 @pytest.fixture
 def sms_outbox():
     from privacyportal import sms

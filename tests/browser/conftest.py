@@ -181,15 +181,18 @@ def staff_roles(transactional_db):
 
 @pytest.fixture
 def admin_sign_in(live_server):
-    """``admin_sign_in(page, user, password)``: sign in through the staff desk's login form."""
+    """``admin_sign_in(page, user, password)``: open the staff desk, which sends to allauth's
+    sign-in (the users' form, limits and lockout), and sign in with the number and password.
+    The second factor is not asked: STAFF_REQUIRE_MFA is off in tests (tests/conftest.py)."""
     from django.urls import reverse
     from playwright.sync_api import expect
 
     def _admin_sign_in(page, user, password):
-        page.goto(live_server.url + reverse("admin:login"))
-        page.locator("input[name=username]").fill(user.phone.as_e164)
-        page.locator("input[name=password]").fill(password)
-        page.locator("#login-form [type=submit]").click()
+        page.goto(live_server.url + reverse("admin:index"))
+        form = page.locator(f"form[action='{reverse('account_login')}']")
+        form.locator("input[name=login]").fill(user.phone.as_e164)
+        form.locator("input[name=password]").fill(password)
+        form.locator("[type=submit]").click()
         expect(page).to_have_url(live_server.url + reverse("admin:index"))
         return page
 

@@ -8,6 +8,7 @@ approval on its timeline, and the browsing history is empty.
 """
 
 import importlib
+import re
 
 import pytest
 from django.urls import reverse
@@ -145,6 +146,13 @@ def test_user_files_deletion_of_browsing_history_and_agent_approves_it(
     expect(section.get_by_role("alert")).to_have_count(0)  # no legal hold
     assert BrowsingRecord.objects.filter(user=user).count() == len(QUERIES)
     desk.get_by_role("button", name="Yes, erase it").click()
+    # Erasure asks for the password again (the sign-in was not a re-authentication); then
+    # allauth carries out the confirmation it kept.
+    expect(desk).to_have_url(re.compile(re.escape(base + reverse("account_reauthenticate"))))
+    assert BrowsingRecord.objects.filter(user=user).count() == len(QUERIES)
+    reauth = desk.locator(f"form[action='{reverse('account_reauthenticate')}']")
+    reauth.locator("input[name=password]").fill(PASSWORD)
+    reauth.locator("[type=submit]").click()
     expect(desk).to_have_url(change_url)
     expect(desk.locator("ul.messagelist li.success")).to_have_text(
         f"1 deletion carried out: {short}."

@@ -49,12 +49,13 @@ def test_published_material_version_waits_for_the_users_acceptance(
     assert response.status == 200
     expect(user_page).to_have_url(base + reverse("accounts:settings"))
 
-    # 1. The staff member signs in through the admin's own login form.
+    # 1. The staff member opens the desk and signs in on allauth's form, where it sends them.
     staff_page = new_context().new_page()
     staff_page.goto(base + reverse("admin:login"))
-    staff_page.locator("input[name=username]").fill(staff.phone.as_e164)
-    staff_page.locator("input[name=password]").fill(PASSWORD)
-    staff_page.locator("#login-form [type=submit]").click()
+    login_form = staff_page.locator(f"form[action='{reverse('account_login')}']")
+    login_form.locator("input[name=login]").fill(staff.phone.as_e164)
+    login_form.locator("input[name=password]").fill(PASSWORD)
+    login_form.locator("[type=submit]").click()
     expect(staff_page).to_have_url(base + reverse("admin:index"))
 
     # 2. A material draft that changes the terms of personalised display.

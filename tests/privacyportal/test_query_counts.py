@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.db import connection
@@ -98,6 +99,9 @@ def grow(world: World, size: int) -> None:
         [EmailAddress(user=other, email=f"u{other.pk}@example.cn") for other in others]
     )
     Group.objects.bulk_create([Group(name=f"Team {n}") for n in numbers])
+    Authenticator.objects.bulk_create(
+        [Authenticator(user=other, type=Authenticator.Type.TOTP, data={}) for other in others]
+    )
     ServiceToken.objects.bulk_create(
         [
             ServiceToken(
@@ -259,6 +263,9 @@ PAGES = {
     "account_change_phone": None,
     "account_reauthenticate": None,
     "account_logout": None,
+    # Two-factor: anyone may turn it on (the desk requires it of staff).
+    "mfa_index": None,
+    "mfa_activate_totp": None,
     "consents:page": None,
     "consents:history": None,
     "consents:receipt": lambda w: reverse(
@@ -310,6 +317,13 @@ NOT_PAGES = {
     "account_email": "redirected: accounts have no e-mail address",
     "account_email_verification_sent": "accounts have no e-mail address",
     "account_confirm_email": "accounts have no e-mail address",
+    "mfa_authenticate": "a step of the sign-in flow",
+    # Only once an authenticator app is on (tests/security/test_staff_mfa.py).
+    "mfa_reauthenticate": "asks for a code from the authenticator app",
+    "mfa_deactivate_totp": "only with an authenticator app",
+    "mfa_view_recovery_codes": "only with an authenticator app",
+    "mfa_generate_recovery_codes": "only with an authenticator app",
+    "mfa_download_recovery_codes": "a text file, with an authenticator app",
 }
 
 

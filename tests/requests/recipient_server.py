@@ -10,9 +10,11 @@ plays a third party that received users' data:
   ``[500, 500, 200]`` (then the last entry for ever), where ``"down"`` closes the
   connection without a word; ``stop()`` stops listening altogether;
 - after answering 2xx it confirms the deletion *asynchronously*, from its own
-  thread, with a signed OpenDSR-style status callback to the message's
-  ``status_callback_urls[0]``, and records each callback it sends; it confirms an
-  idempotency key at most once, however often the notice arrives;
+  thread, with an OpenDSR-style status callback to the message's
+  ``status_callback_urls[0]``, signed as the recipients' guide says (the time, the
+  attempt named by ``X-PrivacyPortal-Attempt`` and the body), and records each
+  callback it sends; it confirms an idempotency key at most once, however often the
+  notice arrives;
 - ``hold(after=n)`` parks request number ``n + 1`` until ``release()``, so a test
   can act (kill a worker) while a delivery is in flight.
 
@@ -40,11 +42,18 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 SIGNATURE_HEADER = "X-PrivacyPortal-Signature"
+ATTEMPT_HEADER = "X-PrivacyPortal-Attempt"
+TIMESTAMP_HEADER = "X-PrivacyPortal-Timestamp"
 DOWN = "down"
 
 
 def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def sign_callback(body: bytes, secret: str, *, timestamp: str, attempt: str) -> str:
+    """A confirmation's signature: its Unix time and the attempt it answers, with the body."""
+    return sign(f"{timestamp}.{attempt}.".encode() + body, secret)
 
 
 @dataclass
@@ -72,6 +81,8 @@ class Ack:
     url: str
     body: bytes
     sent_at: float  # time.monotonic() just before the POST
+    attempt: str = ""
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
     answered_at: float | None = None
     status_code: int | None = None
     error: str = ""
@@ -288,18 +299,18 @@ class RecipientServer:
         handler.wfile.write(payload)
         handler.wfile.flush()
         if 200 <= answer < 300 and self.ack_enabled and message and secret:
-            self._queue_ack(record.key, message, secret)
+            self._queue_ack(record.key, message, secret, headers.get(ATTEMPT_HEADER.lower(), ""))
 
     # --- acknowledging -------------------------------------------------------------------
 
-    def _queue_ack(self, key: str | None, message: dict, secret: str) -> None:
+    def _queue_ack(self, key: str | None, message: dict, secret: str, attempt: str) -> None:
         key = key or message.get("subject_request_id")
         urls = message.get("status_callback_urls") or []
         with self._lock:
             if not key or not urls or key in self._acked_keys:
                 return
             self._acked_keys.add(key)
-        self._ack_queue.put((key, urls[0], secret))
+        self._ack_queue.put((key, urls[0], secret, attempt))
 
     def _ack_loop(self) -> None:
         with httpx.Client(timeout=self.ack_timeout) as client:
@@ -308,7 +319,7 @@ class RecipientServer:
                 if item is None:
                     self._ack_queue.task_done()
                     return
-                key, url, secret = item
+                key, url, secret, attempt = item
                 expected = datetime.now(UTC) + timedelta(days=1)
                 body = json.dumps(
                     {
@@ -318,18 +329,27 @@ class RecipientServer:
                         "expected_completion_time": expected.isoformat(),
                     }
                 ).encode()
-                ack = Ack(key=key, url=url, body=body, sent_at=time.monotonic())
+                timestamp = str(int(time.time()))
+                headers = {
+                    "Content-Type": "application/json",
+                    TIMESTAMP_HEADER: timestamp,
+                    ATTEMPT_HEADER: attempt,
+                    SIGNATURE_HEADER: sign_callback(
+                        body, secret, timestamp=timestamp, attempt=attempt
+                    ),
+                }
+                ack = Ack(
+                    key=key,
+                    url=url,
+                    body=body,
+                    sent_at=time.monotonic(),
+                    attempt=attempt,
+                    headers=headers,
+                )
                 with self._lock:
                     self.acks.append(ack)
                 try:
-                    response = client.post(
-                        url,
-                        content=body,
-                        headers={
-                            "Content-Type": "application/json",
-                            SIGNATURE_HEADER: sign(body, secret),
-                        },
-                    )
+                    response = client.post(url, content=body, headers=headers)
                     ack.status_code = response.status_code
                     try:
                         ack.response = response.json()

@@ -14,6 +14,7 @@ import re
 import zipfile
 
 import pytest
+from allauth.mfa.models import Authenticator
 from django.urls import reverse
 from django.utils import timezone, translation
 from PIL import Image
@@ -68,6 +69,10 @@ def user_with_every_kind(client, language: str):
         legal_note="Statutory reporting duty.",
     )
     request_file(user=user, kind=PrivacyRequest.Kind.QUESTION, details="How long do you keep it?")
+    # A staff member's second factor: its kind and dates go in the copy, its secret never.
+    Authenticator.objects.create(
+        user=user, type=Authenticator.Type.TOTP, data={"secret": "NEVER-IN-THE-COPY"}
+    )
     user.refresh_from_db()
     return user
 
@@ -168,6 +173,7 @@ def test_a_zh_hans_copy_is_labelled_coded_and_complete(client, sms_outbox, media
     user = user_with_every_kind(client, "zh-hans")
 
     privacy_request, files = download_copy(client, sms_outbox)
+    assert not any(b"NEVER-IN-THE-COPY" in content for content in files.values())
 
     codes = {kind.code for kind in registry.kinds()}
     with translation.override("zh-hans"):

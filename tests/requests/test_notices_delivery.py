@@ -30,7 +30,7 @@ from requests.models import (
 )
 from tests.factories import UserFactory
 from tests.privacyportal.test_celery_worker import celery_leaves_logging_alone  # noqa: F401
-from tests.requests.recipient_server import RecipientServer, sign
+from tests.requests.recipient_server import RecipientServer, sign, sign_callback
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
@@ -45,6 +45,8 @@ def portal(settings, live_server):
     if not settings.REDIS_URL:
         pytest.fail("REDIS_URL is not set: these tests need a real Redis broker.")
     settings.PORTAL_BASE_URL = live_server.url
+    # The recipients here are servers on this machine: let the outgoing guard reach them.
+    settings.OUTGOING_ALLOWED_HOSTS = ["127.0.0.1"]
     settings.NOTICE_BACKOFF_BASE = 0.05
     settings.NOTICE_BACKOFF_MAX = 1.0
     settings.NOTICE_MAX_ATTEMPTS = 3
@@ -197,7 +199,9 @@ def test_an_approved_deletion_is_delivered_to_each_recipient_and_confirmed(
         assert extension["categories"] == cats
         assert extension["request_reference"] == str(privacy_request.reference)
         assert extension["recipient"] == recipient.name
+        assert received.headers["x-privacyportal-attempt"] == "1"
         (ack,) = server.acks_for(key)
+        assert ack.attempt == "1"
         assert ack.status_code == 200
         assert ack.response == {"subject_request_id": key, "status": "acknowledged"}
         assert notice.acknowledged_at is not None
@@ -317,19 +321,30 @@ def test_a_callback_with_a_bad_signature_is_refused_and_changes_nothing(
     url = f"/api/notices/{key}/callback/"
     body = json.dumps({"subject_request_id": key, "request_status": "completed"}).encode()
     events_before = list(privacy_request.events.values_list("pk", flat=True))
-    header = propagation.SIGNATURE_HEADER
+    secret = quiet.secrets["/r1"]
+    timestamp = str(int(time.time()))
 
-    for signature in (
-        sign(body, "not-the-secret"),
-        "sha256=" + "0" * 64,
-        "",
-        sign(body + b" ", quiet.secrets["/r1"]),  # signed, but not this body
-        "sha256=é" + "0" * 63,  # not ASCII: once a TypeError in compare_digest, a 500
+    def signed(signature, *, attempt="1", at=timestamp):
+        return {
+            propagation.TIMESTAMP_HEADER: at,
+            propagation.ATTEMPT_HEADER: attempt,
+            propagation.SIGNATURE_HEADER: signature,
+        }
+
+    right = sign_callback(body, secret, timestamp=timestamp, attempt="1")
+    for headers in (
+        signed(sign_callback(body, "not-the-secret", timestamp=timestamp, attempt="1")),
+        signed("sha256=" + "0" * 64),
+        signed(""),
+        signed(sign_callback(body + b" ", secret, timestamp=timestamp, attempt="1")),
+        signed(sign(body, secret)),  # the body alone: a confirmation could then be replayed
+        signed(right, attempt="2"),  # signed, but for another attempt
+        signed(right, at=str(int(timestamp) + 1)),  # signed, but at another time
+        {propagation.SIGNATURE_HEADER: right},  # no time, no attempt
+        signed("sha256=é" + "0" * 63),  # not ASCII: once a TypeError in compare_digest, a 500
     ):
-        response = client.post(
-            url, data=body, content_type="application/json", headers={header: signature}
-        )
-        assert response.status_code == 403, signature
+        response = client.post(url, data=body, content_type="application/json", headers=headers)
+        assert response.status_code == 403, headers
         assert response.json() == {"error": "invalid signature"}
 
     notice.refresh_from_db()
@@ -339,13 +354,8 @@ def test_a_callback_with_a_bad_signature_is_refused_and_changes_nothing(
     privacy_request.refresh_from_db()
     assert privacy_request.status == PrivacyRequest.Status.PROPAGATING
 
-    # The same callback signed with the recipient's secret is accepted.
-    response = client.post(
-        url,
-        data=body,
-        content_type="application/json",
-        headers={header: sign(body, quiet.secrets["/r1"])},
-    )
+    # The same callback signed with the recipient's secret, its time and attempt is accepted.
+    response = client.post(url, data=body, content_type="application/json", headers=signed(right))
     assert response.status_code == 200
     notice.refresh_from_db()
     assert notice.status == Status.ACKNOWLEDGED

@@ -105,6 +105,8 @@ def test_killing_the_worker_and_flushing_the_broker_loses_no_notice(
         "DATABASE_URL": database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "PORTAL_BASE_URL": live_server.url,
+        # The recipient is a server on this machine: let the outgoing guard reach it.
+        "OUTGOING_ALLOWED_HOSTS": "127.0.0.1",
         "NOTICE_LEASE": str(LEASE),
         "NOTICE_BACKOFF_BASE": "0.2",
         "NOTICE_MAX_ATTEMPTS": "8",

@@ -25,6 +25,7 @@ class World:
 
 def build_world() -> World:
     from allauth.account.models import EmailAddress
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
     from django.apps import apps
     from django.contrib.auth.models import Group
 
@@ -80,6 +81,9 @@ def build_world() -> World:
     Group.objects.get_or_create(name="Scratch")
     service_token_create(service="shop", scopes=["consent:read"], actor=staff)
     EmailAddress.objects.create(user=staff, email="staff@example.cn", verified=True, primary=True)
+    # Another staff member with a second factor (the world's superuser has none: in DEBUG the
+    # desk opens without one).
+    TOTP.activate(UserFactory(is_staff=True), generate_totp_secret())
 
     notice = DeletionNotice.objects.get(request=deletion)
     # A worker answered just now, so /health/ is a 200 page like the rest.

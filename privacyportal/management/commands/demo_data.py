@@ -1,5 +1,7 @@
 """Demo data for a newcomer's portal: idempotent, safe to run at every start."""
 
+from allauth.mfa.models import Authenticator
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -33,3 +35,16 @@ class Command(BaseCommand):
                 + ("" if created else " (already there)")
             )
         )
+        if Authenticator.objects.filter(user=staff, type=Authenticator.Type.TOTP).exists():
+            second_factor = "The desk will ask for a code from its authenticator app."
+        elif settings.STAFF_REQUIRE_MFA:
+            second_factor = (
+                "It has no second factor yet: the desk sends it to set up an authenticator app."
+            )
+        else:
+            second_factor = (
+                "No second factor needed in development; production (DEBUG=false) or "
+                "STAFF_REQUIRE_MFA=true requires one. To add one now, sign in and open "
+                "/accounts/2fa/ (any TOTP app: Google Authenticator, FreeOTP, ...)."
+            )
+        self.stdout.write(f"  {second_factor}")

@@ -1,9 +1,9 @@
 import logging
 
-import httpx
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 
+from privacyportal import outgoing
 from privacyportal.sms import mask_phone
 
 from .base import BaseSmsBackend
@@ -19,19 +19,24 @@ class SmsBackend(BaseSmsBackend):
     answer raises, so the Celery task retries.
     """
 
-    def __init__(self, endpoint=None, api_key=None, timeout=None, transport=None):
+    def __init__(self, endpoint=None, api_key=None, timeout=None):
         self.endpoint = endpoint or settings.SMS_HTTP_ENDPOINT
         self.api_key = api_key or settings.SMS_HTTP_API_KEY
         if not self.endpoint or not self.api_key:
             raise ImproperlyConfigured(
                 "The HTTP SMS backend needs SMS_HTTP_ENDPOINT and SMS_HTTP_API_KEY."
             )
+        try:
+            outgoing.validate_url(self.endpoint)
+        except ValidationError as error:
+            raise ImproperlyConfigured(
+                f"SMS_HTTP_ENDPOINT is refused: {' '.join(error.messages)}"
+            ) from error
         self.timeout = settings.SMS_HTTP_TIMEOUT if timeout is None else timeout
-        self.transport = transport
 
     def send_messages(self, messages):
         headers = {"Authorization": f"Bearer {self.api_key}"}
-        with httpx.Client(timeout=self.timeout, transport=self.transport) as client:
+        with outgoing.outgoing_client(timeout=self.timeout) as client:
             for message in messages:
                 response = client.post(
                     self.endpoint,

@@ -77,7 +77,6 @@ def avatar_image(request):
     except FileNotFoundError as error:
         raise Http404 from error
     response = FileResponse(handle, content_type="image/png")
-    response["Cache-Control"] = "private, max-age=3600"
     # Opened on its own the file is a picture and nothing else: no script, no form, no
     # plugin even if a browser were to sniff it as something else.
     response["Content-Disposition"] = 'inline; filename="avatar.png"'

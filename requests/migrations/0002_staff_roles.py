@@ -17,11 +17,12 @@ Permission matrix (Y = allowed; the admin refuses everything else):
 | edit purposes, draft and publish versions     | Y               |               |         |
 | see the audit log (privacyportal)             | Y               |               | Y       |
 | see roles (groups) and permissions            | Y               |               | Y       |
-| add / change / delete roles (groups)          | Y               |               |         |
+| add / change / delete roles (groups)          | superusers only (the group admin is read-only for roles) | | |
 
 - **Privacy officer**: every permission of the requests, consents, accounts and
-  privacyportal apps, plus managing groups (add/change/delete/view group, view
-  permission). Officers set and release legal holds (``add_legalhold``,
+  privacyportal apps, plus the group permissions (add/change/delete/view group, view
+  permission). Since issue 19 the admin shows roles read-only to everyone but a
+  superuser, whatever these say (``accounts.admin``): roles change in migrations. Officers set and release legal holds (``add_legalhold``,
   ``change_legalhold``: releasing is the only change a hold ever gets).
 - **Privacy agent**: works requests (``view_privacyrequest``, ``work_privacyrequest``,
   ``approve_deletion``, ``apply_correction``) and sees what they need for it: the

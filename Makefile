@@ -15,7 +15,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 # Benchmarks run on their own database (created if missing) and Redis database 9.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/privacyportal_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/9
-# Where every figure goes, as a JSON list (privacyportal/benchresults.py); emptied by make bench.
+# Where every figure goes, as a JSON list (bench/results.py); emptied by make bench.
 BENCH_RESULTS ?= bench/results.json
 # Every benchmark of the project, in the order make bench runs them: management commands
 # that each append their figures to $(BENCH_RESULTS). One a line, so that a new benchmark
@@ -28,7 +28,9 @@ BENCH_COMMANDS := \
 	bench_access_copy \
 	bench_notices \
 	bench_purge
-BENCH_ENV = DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) LOG_LEVEL=WARNING \
+# The benchmarks are an app of their own (bench/), installed only by its settings.
+BENCH_ENV = DJANGO_SETTINGS_MODULE=bench.settings \
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) LOG_LEVEL=WARNING \
 	BENCH_RESULTS=$(abspath $(BENCH_RESULTS))
 
 .PHONY: help install run test lint messages sms system-packages bench

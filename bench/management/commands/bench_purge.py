@@ -11,7 +11,7 @@ Run against the real services (``make bench``). Four benchmark users (+861720000
    ``DELETE FROM accounts_browsingrecord WHERE occurred_at < %s``: the floor a batched
    purge is compared with (it is one long transaction, which the purge must never be).
 
-It reports figures against their goals (``privacyportal.benchresults``); it asserts nothing.
+It reports figures against their goals (``bench.results``); it asserts nothing.
 """
 
 import time
@@ -23,7 +23,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import BrowsingRecord
-from privacyportal.benchresults import report
+from bench.results import report
 from privacyportal.registry import registry
 from privacyportal.retention import BATCH_SIZE, purge_run
 

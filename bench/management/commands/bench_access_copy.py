@@ -5,12 +5,11 @@ and their records are created once and reused; each run files a fresh access req
 (rows made directly: the SMS check is not what is measured), deletes the previous
 run's requests and ZIP files, and builds the copy in a fresh child process, so the
 figures are the build's alone: wall time, and peak RSS against the same process's
-RSS right after ``django.setup()``. It reports figures (``privacyportal.benchresults``);
+RSS right after ``django.setup()``. It reports figures (``bench.results``);
 it asserts nothing.
 """
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -24,10 +23,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import BrowsingRecord, SecurityEvent
+from bench.loadtest import child_env
+from bench.results import report
 from consents.models import Channel, LedgerHead, Purpose
 from consents.selectors import version_in_force
 from consents.services import consent_grant, policy_accept
-from privacyportal.benchresults import report
 from privacyportal.registry import registry
 from requests.deadlines import due_date
 from requests.models import AccessCopy, PrivacyRequest
@@ -211,7 +211,7 @@ class Command(BaseCommand):
             return AccessCopy.objects.create(request=privacy_request)
 
     def _build_in_child(self, copy_id: int) -> dict:
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "privacyportal.settings"}
+        env = child_env(DJANGO_SETTINGS_MODULE="privacyportal.settings")
         started = time.perf_counter()
         result = subprocess.run(  # noqa: S603  (our own interpreter and code)
             [sys.executable, "-c", CHILD, str(copy_id)],

@@ -1,26 +1,25 @@
 """Measure what the consent check costs: cold, warm in Redis, warm in memory, and in bulk.
 
-Run against the real services (``make bench``): it creates its own users
-(numbers +86170…, created once and reused) with a realistic mix of grants.
-It prints figures and adds them to the results file
-(``privacyportal.benchresults``); it asserts nothing.
+Run against the real services (``make bench``): it uses the consent benchmark users
+(``bench.data.consent_users``: numbers +86170…, created once and reused) with a realistic
+mix of grants. It prints figures and adds them to the results file (``bench.results``);
+it asserts nothing.
 """
 
 import statistics
 import time
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
+from bench.data import consent_users
+from bench.results import report
 from consents import selectors
 from consents.cache import consent_cache
-from consents.models import Channel, ConsentEvent, LedgerHead, Purpose
-from consents.services import consent_grant
-from privacyportal.benchresults import report
+from consents.models import ConsentEvent, Purpose
 
-BENCH_PREFIX = "+86170"
 BULK_COLD_RUNS = 5
 
 
@@ -32,9 +31,9 @@ class Command(BaseCommand):
         parser.add_argument("--repeat", type=int, default=20000)
 
     def handle(self, *args, users, repeat, **options):
-        if not consent_cache_available():
+        if not settings.REDIS_URL:
             raise CommandError("Set REDIS_URL: the benchmark measures the Redis-backed cache.")
-        user_ids = self._bench_users(users)
+        user_ids = consent_users(self.stdout, users)
         purpose = "personalisation"
         consent_cache._ensure_listener()
         deadline = time.monotonic() + 5
@@ -127,39 +126,3 @@ class Command(BaseCommand):
             unit="ms",
             goal="<= 20",
         )
-
-    def _bench_users(self, count: int) -> list[int]:
-        User = get_user_model()
-        existing = list(
-            User.objects.filter(phone__startswith=BENCH_PREFIX)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        if len(existing) >= count:
-            return existing[:count]
-        self.stdout.write(f"creating {count - len(existing)} benchmark users …")
-        additional = list(Purpose.objects.filter(kind=Purpose.Kind.ADDITIONAL, is_active=True))
-        LedgerHead.objects.get_or_create(id=1)
-        for n in range(len(existing), count):
-            with transaction.atomic():
-                user = User.objects.create_user(phone=f"{BENCH_PREFIX}{n:08d}", phone_verified=True)
-                # Every other user turns personalisation on; some turn on more.
-                for i, purpose in enumerate(additional):
-                    if (n + i) % (2 + i) == 0:
-                        consent_grant(
-                            user=user,
-                            purpose=purpose,
-                            channel=Channel.SELF_SERVICE,
-                            separately_confirmed=True,
-                        )
-        return list(
-            User.objects.filter(phone__startswith=BENCH_PREFIX)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )[:count]
-
-
-def consent_cache_available() -> bool:
-    from django.conf import settings
-
-    return bool(settings.REDIS_URL)

@@ -10,7 +10,7 @@ them and goes straight to the measurement.
 For each page (home, Account Settings, data use choices, my requests) the server
 (``gunicorn``, 2 workers, production settings) is loaded alternately with the page
 and with the floor, ``/bench/trivial/`` (the same server and middleware, a fixed
-page), by the same clients (``privacyportal.loadtest.compare``). The figure is the
+page), by the same clients (``bench.loadtest.compare``). The figure is the
 page's requests per second ÷ the floor's. It asserts nothing.
 """
 
@@ -20,23 +20,22 @@ from importlib import import_module
 
 import httpx
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.test.utils import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from bench.data import PAGE_USER_PREFIX, PAGE_USERS, page_users
+from bench.loadtest import Load, compare, gunicorn_server
+from bench.results import report
 from consents.models import Channel, LedgerHead, PolicyAcceptance, Purpose
 from consents.selectors import version_in_force
 from consents.services import consent_grant, policy_accept
-from privacyportal.benchresults import report
-from privacyportal.loadtest import Load, compare, gunicorn_server
 from requests.deadlines import due_date
 from requests.models import PrivacyRequest
 
-USER_PREFIX = "+86173"
-USERS = 100_000
 RECORDS = 1_000_000
 MEASURED_RECORDS = 400
 GOAL_RATIO = 0.5
@@ -46,15 +45,6 @@ PAGES = [
     ("data use choices (consents)", "consents:page"),
     ("my requests", "requests:list"),
 ]
-
-INSERT_USERS = """
-INSERT INTO accounts_user (password, is_superuser, phone, phone_verified, nickname, avatar,
-                           is_staff, is_active, date_joined)
-SELECT '!', false, %(prefix)s || lpad(g::text, 8, '0'), true, '', '', false, true,
-       %(now)s - (g %% 700) * interval '1 day'
-FROM generate_series(0, %(users)s - 1) AS g
-ON CONFLICT (phone) DO NOTHING
-"""
 
 # The measured user (the array's first id) gets exactly MEASURED_RECORDS; the others share
 # the rest with a power-law skew (index ~ uniform^1.5): low indexes have many, most few.
@@ -77,31 +67,20 @@ WHERE u.phone LIKE %(pattern)s
 """
 
 
-def bench_users(stdout):
-    """The benchmarks' 100,000 users (made once, in one statement); their queryset."""
-    users = get_user_model().objects.filter(phone__startswith=USER_PREFIX)
-    if users.count() < USERS:
-        started = time.perf_counter()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                INSERT_USERS, {"prefix": USER_PREFIX, "users": USERS, "now": timezone.now()}
-            )
-        stdout.write(f"created {USERS:,} users in {time.perf_counter() - started:,.1f} s")
-    return users
-
-
 class Command(BaseCommand):
     help = "Benchmark the self-service pages under gunicorn (2 workers) against a trivial page."
 
     def add_arguments(self, parser):
+        parser.add_argument("--users", type=int, default=PAGE_USERS)
+        parser.add_argument("--records", type=int, default=RECORDS)
         parser.add_argument("--rounds", type=int, default=3)
         parser.add_argument("--seconds", type=float, default=3.0)
         parser.add_argument("--clients", type=int, default=4)
 
-    def handle(self, *args, rounds, seconds, clients, **options):
+    def handle(self, *args, users, records, rounds, seconds, clients, **options):
         if connection.vendor != "postgresql" or not settings.REDIS_URL:
             raise CommandError("The pages benchmark runs on PostgreSQL and Redis.")
-        user = self._data()
+        user = self._data(user_count=users, records=records)
         secret_key = secrets.token_urlsafe(50)
         cookie = f"{settings.SESSION_COOKIE_NAME}={self._session(user, secret_key)}"
         headers = {"Cookie": cookie, "Accept-Language": "zh-hans"}
@@ -137,14 +116,14 @@ class Command(BaseCommand):
 
     # --- the data ------------------------------------------------------------------------
 
-    def _data(self):
-        users = bench_users(self.stdout)
-        user = users.get(phone=f"{USER_PREFIX}{0:08d}")
+    def _data(self, *, user_count: int, records: int):
+        users = page_users(self.stdout, user_count)
+        user = users.get(phone=f"{PAGE_USER_PREFIX}{0:08d}")
         self._measured_user(user)
         with connection.cursor() as cursor:
-            cursor.execute(COUNT_RECORDS, {"pattern": f"{USER_PREFIX}%"})
+            cursor.execute(COUNT_RECORDS, {"pattern": f"{PAGE_USER_PREFIX}%"})
             (have,) = cursor.fetchone()
-        if have != RECORDS:
+        if have != records:
             # Fewer (a purge took the expired ones) or more: start the records afresh.
             started = time.perf_counter()
             ids = [user.pk, *users.exclude(pk=user.pk).order_by("pk").values_list("pk", flat=True)]
@@ -156,17 +135,17 @@ class Command(BaseCommand):
                     {
                         "users": ids,
                         "user_count": len(ids),
-                        "measured": MEASURED_RECORDS,
-                        "rows": RECORDS,
+                        "measured": min(MEASURED_RECORDS, records),
+                        "rows": records,
                         "now": timezone.now(),
                     },
                 )
                 cursor.execute("VACUUM ANALYZE accounts_browsingrecord")
             self.stdout.write(
-                f"created {RECORDS:,} browsing records in {time.perf_counter() - started:,.1f} s"
+                f"created {records:,} browsing records in {time.perf_counter() - started:,.1f} s"
             )
         self.stdout.write(
-            f"pages benchmark: {users.count():,} users, {RECORDS:,} browsing records "
+            f"pages benchmark: {users.count():,} users, {records:,} browsing records "
             f"({user.browsing_records.count():,} of the measured user)"
         )
         return user

@@ -1,6 +1,6 @@
 """The benchmark server's URLconf: the portal's own URLs plus the floors they are measured against.
 
-Only ``privacyportal.settings_bench`` (used by ``make bench``) routes here; production never
+Only ``bench.settings`` (used by ``make bench``) routes here; production never
 serves these views.
 """
 

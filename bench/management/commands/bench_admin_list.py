@@ -24,8 +24,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from privacyportal.benchresults import report
-from privacyportal.management.commands.bench_pages import bench_users
+from bench.data import PAGE_USERS, page_users
+from bench.results import report
 from requests.models import PrivacyRequest
 
 REQUESTS = 100_000
@@ -76,12 +76,14 @@ class Command(BaseCommand):
     help = "Benchmark the admin request list (100,000 requests) against the admin user list."
 
     def add_arguments(self, parser):
+        parser.add_argument("--users", type=int, default=PAGE_USERS)
+        parser.add_argument("--requests", type=int, default=REQUESTS)
         parser.add_argument("--repeat", type=int, default=9)
 
-    def handle(self, *args, repeat, **options):
+    def handle(self, *args, users, requests, repeat, **options):
         if connection.vendor != "postgresql":
             raise CommandError("The admin list benchmark runs on PostgreSQL (set DATABASE_URL).")
-        staff = self._data()
+        staff = self._data(user_count=users, rows=requests)
         client = Client(HTTP_HOST="127.0.0.1", HTTP_ACCEPT_LANGUAGE="en")
         client.force_login(staff)
         lists = {
@@ -106,7 +108,7 @@ class Command(BaseCommand):
         user_ms = statistics.median(times["user list"]) * 1e3
         report(
             self.stdout,
-            name="admin request list (100,000 requests): queries",
+            name=f"admin request list ({requests:,} requests): queries",
             value=queries["request list"],
             unit="queries",
             goal=f"<= {GOAL_QUERIES}",
@@ -130,8 +132,8 @@ class Command(BaseCommand):
             ndigits=2,
         )
 
-    def _data(self):
-        users = bench_users(self.stdout)
+    def _data(self, *, user_count: int, rows: int):
+        users = page_users(self.stdout, user_count)
         User = get_user_model()
         staff, _ = User.objects.get_or_create(
             phone=STAFF_PHONE,
@@ -140,7 +142,7 @@ class Command(BaseCommand):
         assignees = [staff.pk, *users.order_by("-pk").values_list("pk", flat=True)[: ASSIGNEES - 1]]
         User.objects.filter(pk__in=assignees).update(is_staff=True)
         have = PrivacyRequest.objects.filter(details__startswith=MARK).count()
-        if have < REQUESTS:
+        if have < rows:
             started = time.perf_counter()
             PrivacyRequest.objects.filter(details__startswith=MARK).delete()
             ids = list(users.order_by("pk").values_list("pk", flat=True))
@@ -153,13 +155,13 @@ class Command(BaseCommand):
                         "assignees": assignees,
                         "assignee_count": len(assignees),
                         "mark": MARK,
-                        "rows": REQUESTS,
+                        "rows": rows,
                         "now": timezone.now(),
                     },
                 )
                 cursor.execute("VACUUM ANALYZE requests_privacyrequest")
             self.stdout.write(
-                f"created {REQUESTS:,} requests in {time.perf_counter() - started:,.1f} s"
+                f"created {rows:,} requests in {time.perf_counter() - started:,.1f} s"
             )
         self.stdout.write(
             f"admin list benchmark: {PrivacyRequest.objects.count():,} requests, "

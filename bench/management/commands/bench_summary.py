@@ -1,6 +1,6 @@
 """The last lines of ``make bench``: how many figures met their goal, and which did not.
 
-It reads the results file the benchmark commands wrote (``privacyportal.benchresults``).
+It reads the results file the benchmark commands wrote (``bench.results``).
 A missed goal is a result, not an error: the exit status is 0 whatever the figures say.
 """
 
@@ -8,7 +8,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from privacyportal.benchresults import results_path
+from bench.results import results_path
 
 
 class Command(BaseCommand):

@@ -8,14 +8,14 @@ depend on the machine. It prints figures; it asserts nothing.
 
 import json
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from api.models import Scope, ServiceToken
 from api.services import service_token_create, service_token_revoke
-from consents.management.commands.bench_consents import Command as ConsentBench
-from consents.management.commands.bench_consents import consent_cache_available
-from privacyportal.benchresults import report
-from privacyportal.loadtest import Load, compare, gunicorn_server
+from bench.data import consent_users
+from bench.loadtest import Load, compare, gunicorn_server
+from bench.results import report
 
 SERVICE = "bench"
 PURPOSE = "personalisation"
@@ -26,24 +26,33 @@ class Command(BaseCommand):
     help = "Benchmark the API's consent checks (single and bulk of 1,000) under gunicorn."
 
     def add_arguments(self, parser):
+        parser.add_argument(
+            "--bulk", dest="bulk_size", type=int, default=BULK, help="user ids in a bulk check"
+        )
         parser.add_argument("--seconds", type=float, default=3.0)
         parser.add_argument("--rounds", type=int, default=3)
+        parser.add_argument("--clients", type=int, default=4)
 
-    def handle(self, *args, seconds, rounds, **options):
-        if not consent_cache_available():
+    def handle(self, *args, bulk_size, seconds, rounds, clients, **options):
+        if not settings.REDIS_URL:
             raise CommandError("Set REDIS_URL: the API answers from the Redis-backed cache.")
         # The users of the consent benchmark, made the same way (the real services).
-        user_ids = ConsentBench(stdout=self.stdout)._bench_users(BULK)
+        user_ids = consent_users(self.stdout, bulk_size)
         plaintext = self._token()
         auth = {"Authorization": f"Bearer {plaintext}"}
-        body = json.dumps({"user_ids": user_ids[:BULK]}).encode()
+        body = json.dumps({"user_ids": user_ids[:bulk_size]}).encode()
         json_headers = {"content-type": "application/json"}
         single = Load("GET", f"/api/v1/consents/{PURPOSE}/users/{user_ids[0]}", auth)
         bulk = Load("POST", f"/api/v1/consents/{PURPOSE}/check", {**auth, **json_headers}, body)
 
         with gunicorn_server(workers=2) as url:
             single_rps, floor_rps, single_ratio = compare(
-                url, single, Load("GET", "/bench/trivial.json"), rounds=rounds, seconds=seconds
+                url,
+                single,
+                Load("GET", "/bench/trivial.json"),
+                rounds=rounds,
+                seconds=seconds,
+                clients=clients,
             )
             bulk_rps, echo_rps, bulk_ratio = compare(
                 url,
@@ -51,6 +60,7 @@ class Command(BaseCommand):
                 Load("POST", "/bench/echo.json", json_headers, body),
                 rounds=rounds,
                 seconds=seconds,
+                clients=clients,
             )
 
         out = self.stdout
@@ -69,21 +79,21 @@ class Command(BaseCommand):
         )
         report(
             out,
-            name="API consent check, bulk of 1,000: checks/s",
-            value=bulk_rps * BULK,
+            name=f"API consent check, bulk of {bulk_size:,}: checks/s",
+            value=bulk_rps * bulk_size,
             unit="/s",
             ndigits=0,
         )
         report(
             out,
-            name="JSON echo of 1,000 ids (floor): requests/s",
+            name=f"JSON echo of {bulk_size:,} ids (floor): requests/s",
             value=echo_rps,
             unit="/s",
             ndigits=0,
         )
         report(
             out,
-            name="API consent check, bulk of 1,000: ratio to the JSON echo view",
+            name=f"API consent check, bulk of {bulk_size:,}: ratio to the JSON echo view",
             value=bulk_ratio,
             unit="×",
             goal=">= 0.5",

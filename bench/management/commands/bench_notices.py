@@ -11,7 +11,7 @@ answers 200 at once and sends no confirmation: what is measured is delivery. The
 3. starts ``celery worker --pool=prefork --concurrency=2`` and, once it answers a ping,
    queues the notices (``queue_notices``) and waits until all are delivered.
 
-It reports notices/s for both, and their ratio (``privacyportal.benchresults``); it
+It reports notices/s for both, and their ratio (``bench.results``); it
 asserts nothing.
 """
 
@@ -32,8 +32,9 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from bench.loadtest import child_env
+from bench.results import report
 from privacyportal import celery_app
-from privacyportal.benchresults import report
 from requests import propagation
 from requests.deadlines import due_date
 from requests.models import DeletionNotice, NoticeAttempt, PrivacyRequest, Recipient
@@ -329,15 +330,14 @@ class Command(BaseCommand):
             raise CommandError(f"The bare loop got {len(errors)} non-200 answers.")
 
     def _start_workers(self, log_name: str, pool: str) -> list[subprocess.Popen]:
-        env = {
-            **os.environ,
+        env = child_env(
             # As in production: DEBUG off (no query log kept), and so a key of its own.
-            "DEBUG": "false",
-            "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
-            "LOG_LEVEL": "WARNING",
+            DEBUG="false",
+            SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
+            LOG_LEVEL="WARNING",
             # The benchmark's recipient listens on this machine: let the outgoing guard reach it.
-            "OUTGOING_ALLOWED_HOSTS": "127.0.0.1",
-        }
+            OUTGOING_ALLOWED_HOSTS="127.0.0.1",
+        )
         command = [sys.executable, "-m", "celery", "-A", "privacyportal", "worker", "-Q", "celery"]
         command += ["--without-heartbeat", "--without-gossip", "--without-mingle"]
         command += ["--loglevel=WARNING"]

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "privacyportal",
     "accounts",
     "consents",
+    "help",
     "requests",
     "api",
 ]

@@ -18,6 +18,7 @@ SOURCES = [
     "privacyportal",
     "accounts",
     "consents",
+    "help",
     "requests",
     "api",
     "templates",

@@ -35,8 +35,8 @@ def build_world() -> World:
     from consents.models import DataCategory, Purpose
     from consents.seed import seed
     from consents.services import consent_grant
+    from help.topics import TOPICS
     from privacyportal.health import heartbeat_record
-    from privacyportal.help import TOPICS
     from privacyportal.models import PurgeRun
     from requests import propagation, services
     from requests.models import DeletionNotice, Disclosure, PrivacyRequest, Recipient

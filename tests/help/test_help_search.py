@@ -9,7 +9,8 @@ from django.urls import reverse
 from accounts.models import BrowsingRecord
 from consents.models import Purpose
 from consents.services import consent_grant, consent_withdraw
-from privacyportal.help import QUERY_MAX, TOPICS, excerpt, highlight, policy_blocks
+from help.search import QUERY_MAX, excerpt, highlight, policy_blocks
+from help.topics import TOPICS
 from tests.factories import UserFactory
 
 HELP = "/help/"

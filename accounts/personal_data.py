@@ -1,19 +1,33 @@
 """What accounts keeps about a user, registered with the personal-data registry."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.contrib.admin.models import LogEntry
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from privacyportal.registry import YES_NO, DataField, DataKind, ExpiryAction, registry
+from privacyportal.registry import (
+    YES_NO,
+    DataField,
+    DataKind,
+    ExpiryAction,
+    PurgeTarget,
+    registry,
+)
 from privacyportal.retention import BATCH_SIZE, BatchStats, purge_in_batches
+from privacyportal.services import audit_record
 from privacyportal.templatetags.phones import phone_display
 
 from .models import BrowsingRecord, SecurityEvent, User
+from .services import user_close
+
+UNVERIFIED_SIGNUPS = "unverified_signups"
+# A number not verified within a day was never going to be: the sign-up is closed and the
+# number freed for whoever really holds it.
+UNVERIFIED_SIGNUP_LIFETIME = timedelta(hours=24)
 
 
 @transaction.atomic
@@ -109,6 +123,7 @@ registry.register(
     )
 )
 
+
 def erase_second_factors(user) -> int:
     return Authenticator.objects.filter(user=user).delete()[0]
 
@@ -193,5 +208,65 @@ registry.register(
         timestamp_field="occurred_at",
         purge_expired=purge_browsing_records,
         ordering=("-occurred_at", "-pk"),
+    )
+)
+
+
+def unverified_signups_stale(cutoff: datetime) -> models.QuerySet:
+    # A legal hold stops every erasure, this one too.
+    return registry.without_held_users(
+        User.objects.filter(
+            phone_verified=False,
+            closed_at__isnull=True,
+            date_joined__lt=cutoff,
+            is_staff=False,
+            is_superuser=False,
+        )
+    )
+
+
+def unverified_signups_close(cutoff: datetime, *, stats: BatchStats | None = None) -> int:
+    """Erase, through the registry, what each stale sign-up left, then close it: the
+    consent ledger refers to the user row for good, so the row stays, without a number."""
+    stats = stats if stats is not None else BatchStats()
+    closed = 0
+    last = 0
+    while True:
+        # One account per transaction: erasing walks every kind, so keep each one short.
+        with stats.batch() as batch:
+            user = (
+                unverified_signups_stale(cutoff)
+                .filter(pk__gt=last)
+                .order_by("pk")
+                .select_for_update(skip_locked=True)
+                .first()
+            )
+            if user is not None:
+                last = user.pk
+                erased = {kind.code: kind.erase(user) for kind in registry.kinds()}
+                user_close(user=user)
+                audit_record(
+                    actor=None,
+                    action="account.closed_unverified",
+                    target=user,
+                    joined=user.date_joined.isoformat(),
+                    erased=erased,
+                )
+                batch.rows = 1
+        if user is None:
+            return closed
+        closed += 1
+
+
+registry.register_purge(
+    PurgeTarget(
+        code=UNVERIFIED_SIGNUPS,
+        label=_("Sign-ups whose number was never verified"),
+        period=_("24 hours after signing up"),
+        action=_("everything erased through the registry, the account closed, the number freed"),
+        model_label="accounts.User",
+        cutoff=lambda now: now - UNVERIFIED_SIGNUP_LIFETIME,
+        purge=unverified_signups_close,
+        count=lambda cutoff: unverified_signups_stale(cutoff).count(),
     )
 )

@@ -181,10 +181,31 @@ class Exemption:
     reason: str
 
 
+@dataclass(frozen=True)
+class PurgeTarget:
+    """Something the daily purge enforces a period on that is not a kind's rows (an
+    expired download, a sign-up never verified), registered by the app that owns it, so
+    that ``privacyportal.retention`` runs it without knowing the app."""
+
+    code: str
+    label: str | Promise
+    period: str | Promise
+    action: str | Promise
+    model_label: str
+    # ``cutoff(now)``: what is older than this has outlived its period.
+    cutoff: Callable[[datetime], datetime]
+    # ``purge(cutoff, *, stats) -> rows``: in short batches, each recorded in ``stats``.
+    purge: Callable[..., int]
+    # ``count(cutoff) -> rows``: what ``purge`` would touch, for a dry run.
+    count: Callable[[datetime], int]
+
+
 class Registry:
     def __init__(self) -> None:
         self._kinds: dict[str, DataKind] = {}
         self._exemptions: dict[type[models.Model], Exemption] = {}
+        self._purge_targets: dict[str, PurgeTarget] = {}
+        self._hold_providers: list[Callable[[], models.QuerySet]] = []
 
     def register(self, kind: DataKind) -> DataKind:
         if kind.code in self._kinds:
@@ -207,6 +228,27 @@ class Registry:
 
     def covered_models(self) -> set[type[models.Model]]:
         return {kind.model for kind in self._kinds.values()} | set(self._exemptions)
+
+    def register_purge(self, target: PurgeTarget) -> PurgeTarget:
+        if target.code in self._purge_targets or target.code in self._kinds:
+            raise ValueError(f"Purge target {target.code!r} is already registered.")
+        self._purge_targets[target.code] = target
+        return target
+
+    def purge_targets(self) -> list[PurgeTarget]:
+        return list(self._purge_targets.values())
+
+    def provide_held_users(self, provider: Callable[[], models.QuerySet]) -> None:
+        """``provider()`` gives the ids of the users under a legal hold (a ``values``
+        queryset): the app keeping the holds registers it, so that erasures run by the
+        kernel or by apps below it skip those users without importing that app."""
+        self._hold_providers.append(provider)
+
+    def without_held_users(self, users: models.QuerySet) -> models.QuerySet:
+        """``users`` (a queryset of users) less everyone under a legal hold."""
+        for provider in self._hold_providers:
+            users = users.exclude(pk__in=provider())
+        return users
 
 
 registry = Registry()

@@ -2,10 +2,11 @@
 
 ``purge_run`` walks the personal-data registry: every kind with a storage period has
 the rows older than it deleted (or anonymised, per the kind's ``expiry_action``)
-by the kind's ``purge_expired``. The same run expires access copies past their
-download date and closes sign-ups whose number was never verified. Each target is
-recorded as a ``PurgeRun`` row: what went, how long it took, and how long the
-longest transaction held its locks.
+by the kind's ``purge_expired``. The same run applies the purge targets the apps
+register (``registry.register_purge``: access copies past their download date, sign-ups
+whose number was never verified), without knowing those apps. Each target is recorded
+as a ``PurgeRun`` row: what went, how long it took, and how long the longest transaction
+held its locks.
 
 Batches: every batch is its own short transaction, deleting a range of the kind's
 indexed timestamp (``purge_in_batches``), so a purge never takes a table lock and
@@ -23,7 +24,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import (
@@ -36,20 +37,12 @@ from django.db import (
 )
 from django.db.models.deletion import Collector
 from django.utils import timezone
-from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy as _
+
+from .registry import registry
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 5000
-# Each copy's file is deleted inside the batch's transaction: keep the batch small.
-ACCESS_COPY_BATCH_SIZE = 100
-
-ACCESS_COPIES = "access_copies"
-UNVERIFIED_SIGNUPS = "unverified_signups"
-# A number not verified within a day was never going to be: the sign-up is closed and the
-# number freed for whoever really holds it.
-UNVERIFIED_SIGNUP_LIFETIME = timedelta(hours=24)
 
 
 # --- batches ------------------------------------------------------------------------------
@@ -287,141 +280,7 @@ def anonymise_in_batches(
         last = ids[-1]
 
 
-# --- access copies and unverified sign-ups ---------------------------------------------------
-
-
-def access_copies_expired(now: datetime) -> models.QuerySet:
-    from requests.models import AccessCopy
-
-    return AccessCopy.objects.filter(status=AccessCopy.Status.READY, expires_at__lt=now)
-
-
-def access_copies_expire(*, now: datetime, stats: BatchStats | None = None) -> int:
-    """Copies past their download date lose their file and become expired."""
-    from requests.models import AccessCopy
-
-    from .models import AuditEntry
-
-    stats = stats if stats is not None else BatchStats()
-    total = 0
-    while True:
-        with stats.batch() as batch:
-            copies = list(
-                access_copies_expired(now)
-                .select_for_update(skip_locked=True)
-                .only("pk", "file", "request_id")
-                .order_by("pk")[:ACCESS_COPY_BATCH_SIZE]
-            )
-            # The file goes first: should the transaction then fail, the copy is still
-            # "ready" past its date (the download page already refuses it) and the next
-            # run deletes again; the other order could leave a file that nothing points to.
-            for copy in copies:
-                if copy.file:
-                    copy.file.storage.delete(copy.file.name)
-            batch.rows = AccessCopy.objects.filter(pk__in=[c.pk for c in copies]).update(
-                status=AccessCopy.Status.EXPIRED, file=""
-            )
-            AuditEntry.objects.bulk_create(
-                AuditEntry(
-                    action="access_copy.expired",
-                    target_type=AccessCopy._meta.label_lower,
-                    target_id=str(copy.pk),
-                    details={"request": copy.request_id},
-                )
-                for copy in copies
-            )
-        total += batch.rows
-        if not copies:
-            return total
-
-
-def unverified_signups_stale(cutoff: datetime) -> models.QuerySet:
-    from django.contrib.auth import get_user_model
-
-    from requests.models import LegalHold
-
-    return (
-        get_user_model()
-        .objects.filter(
-            phone_verified=False,
-            closed_at__isnull=True,
-            date_joined__lt=cutoff,
-            is_staff=False,
-            is_superuser=False,
-        )
-        # A legal hold stops every erasure, this one too.
-        .exclude(pk__in=LegalHold.objects.filter(released_at__isnull=True).values("user_id"))
-    )
-
-
-def unverified_signups_close(*, cutoff: datetime, stats: BatchStats | None = None) -> int:
-    """Erase, through the registry, what each stale sign-up left, then close it: the
-    consent ledger refers to the user row for good, so the row stays, without a number."""
-    from accounts.services import user_close
-
-    from .registry import registry
-    from .services import audit_record
-
-    stats = stats if stats is not None else BatchStats()
-    closed = 0
-    last = 0
-    while True:
-        # One account per transaction: erasing walks every kind, so keep each one short.
-        with stats.batch() as batch:
-            user = (
-                unverified_signups_stale(cutoff)
-                .filter(pk__gt=last)
-                .order_by("pk")
-                .select_for_update(skip_locked=True)
-                .first()
-            )
-            if user is not None:
-                last = user.pk
-                erased = {kind.code: kind.erase(user) for kind in registry.kinds()}
-                user_close(user=user)
-                audit_record(
-                    actor=None,
-                    action="account.closed_unverified",
-                    target=user,
-                    joined=user.date_joined.isoformat(),
-                    erased=erased,
-                )
-                batch.rows = 1
-        if user is None:
-            return closed
-        closed += 1
-
-
 # --- the run ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PurgeTarget:
-    """Something the purge enforces a period on that is not a registered kind's rows."""
-
-    code: str
-    label: str | Promise
-    period: str | Promise
-    action: str | Promise
-    model_label: str
-
-
-PURGE_TARGETS = (
-    PurgeTarget(
-        code=ACCESS_COPIES,
-        label=_("Access copies (downloads)"),
-        period=_("7 days after the copy is ready"),
-        action=_("the file is deleted and the copy marked expired"),
-        model_label="requests.AccessCopy",
-    ),
-    PurgeTarget(
-        code=UNVERIFIED_SIGNUPS,
-        label=_("Sign-ups whose number was never verified"),
-        period=_("24 hours after signing up"),
-        action=_("everything erased through the registry, the account closed, the number freed"),
-        model_label="accounts.User",
-    ),
-)
 
 
 @dataclass(frozen=True)
@@ -452,8 +311,6 @@ class _Target:
 
 
 def _targets(now: datetime, batch_size: int) -> list[_Target]:
-    from .registry import registry
-
     targets = []
     for kind in registry.kinds():
         if kind.retention is None:
@@ -469,23 +326,16 @@ def _targets(now: datetime, batch_size: int) -> list[_Target]:
                 count=lambda kind=kind, cutoff=cutoff: kind.expired_queryset(cutoff).count(),
             )
         )
-    targets.append(
-        _Target(
-            code=ACCESS_COPIES,
-            cutoff=now,
-            purge=lambda stats: access_copies_expire(now=now, stats=stats),
-            count=lambda: access_copies_expired(now).count(),
+    for target in registry.purge_targets():
+        cutoff = target.cutoff(now)
+        targets.append(
+            _Target(
+                code=target.code,
+                cutoff=cutoff,
+                purge=lambda stats, target=target, cutoff=cutoff: target.purge(cutoff, stats=stats),
+                count=lambda target=target, cutoff=cutoff: target.count(cutoff),
+            )
         )
-    )
-    signup_cutoff = now - UNVERIFIED_SIGNUP_LIFETIME
-    targets.append(
-        _Target(
-            code=UNVERIFIED_SIGNUPS,
-            cutoff=signup_cutoff,
-            purge=lambda stats: unverified_signups_close(cutoff=signup_cutoff, stats=stats),
-            count=lambda: unverified_signups_stale(signup_cutoff).count(),
-        )
-    )
     return targets
 
 

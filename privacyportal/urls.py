@@ -4,10 +4,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
-from requests import api_views as request_api_views
-
 from . import health, views
-from . import help as help_pages
 
 admin.site.site_header = _("Privacy portal: staff desk")
 admin.site.site_title = _("Privacy portal")
@@ -28,15 +25,10 @@ urlpatterns = [
     path("account/", include("accounts.urls")),
     path("policy/", include("consents.policy_urls")),
     # Public: searching needs no account (policy 2.4.1(1)).
-    path("help/", help_pages.help_search, name="help_search"),
-    path("help/<slug:slug>/", help_pages.help_topic, name="help_topic"),
+    path("help/", include("help.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path(
-        "api/notices/<uuid:key>/callback/",
-        request_api_views.notice_callback,
-        name="notice_callback",
-    ),
+    path("api/notices/", include("requests.notice_urls")),
     path("api/v1/", include("api.urls")),
 ]
 

@@ -15,20 +15,16 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from accounts.models import BrowsingRecord, SecurityEvent, User
+from accounts.personal_data import UNVERIFIED_SIGNUPS
 from consents.models import ConsentEvent
 from privacyportal import retention
 from privacyportal.models import AuditEntry, PurgeRun
 from privacyportal.registry import ExpiryAction, registry
-from privacyportal.retention import (
-    ACCESS_COPIES,
-    UNVERIFIED_SIGNUPS,
-    anonymise_in_batches,
-    purge_in_batches,
-    purge_run,
-)
+from privacyportal.retention import anonymise_in_batches, purge_in_batches, purge_run
 from privacyportal.tasks import purge_expired_task
 from requests.deadlines import due_date
 from requests.models import AccessCopy, LegalHold, PrivacyRequest, RequestEvent
+from requests.personal_data import ACCESS_COPIES
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

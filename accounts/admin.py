@@ -15,6 +15,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
+from privacyportal.desk import ReadOnlyAdmin, normalise_phone_search
+
 from .models import SecurityEvent, User
 from .selectors import (
     permissions_held,
@@ -160,14 +162,6 @@ class UserAdmin(BaseUserAdmin):
         return queryset, may_have_duplicates
 
 
-def normalise_phone_search(term: str) -> str:
-    """'138 0013-8000' or '+86 138…' → digits as stored in E.164, so either form finds the user."""
-    digits = "".join(ch for ch in term if ch.isdigit())
-    if term.strip().startswith("+") or not digits:
-        return f"+{digits}" if digits else ""
-    return digits
-
-
 admin.site.unregister(Group)
 
 
@@ -225,19 +219,10 @@ class RoleAdmin(BaseGroupAdmin):
 
 
 @admin.register(SecurityEvent)
-class SecurityEventAdmin(admin.ModelAdmin):
+class SecurityEventAdmin(ReadOnlyAdmin):
     list_display = ["occurred_at", "user", "kind", "ip_address", "detail"]
     list_filter = ["kind"]
     search_fields = ["user__phone"]
     date_hierarchy = "occurred_at"
     list_select_related = ["user"]
     readonly_fields = [f.name for f in SecurityEvent._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

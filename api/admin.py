@@ -12,11 +12,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from privacyportal.desk import AdminUrls, DateSetFilter, WithoutBulkDelete
 from privacyportal.staff_access import require_recent_reauthentication
 
 from . import services
@@ -34,23 +34,16 @@ class ServiceTokenCreateForm(forms.Form):
     )
 
 
-class StateFilter(admin.SimpleListFilter):
+class StateFilter(DateSetFilter):
     title = _("state")
     parameter_name = "state"
-
-    def lookups(self, request, model_admin):
-        return [("live", _("Live")), ("revoked", _("Revoked"))]
-
-    def queryset(self, request, queryset):
-        if self.value() == "live":
-            return queryset.filter(revoked_at__isnull=True)
-        if self.value() == "revoked":
-            return queryset.filter(revoked_at__isnull=False)
-        return queryset
+    date_field = "revoked_at"
+    unset = ("live", _("Live"))
+    isset = ("revoked", _("Revoked"))
 
 
 @admin.register(ServiceToken)
-class ServiceTokenAdmin(admin.ModelAdmin):
+class ServiceTokenAdmin(WithoutBulkDelete, AdminUrls, admin.ModelAdmin):
     list_display = [
         "service",
         "prefix",
@@ -63,16 +56,8 @@ class ServiceTokenAdmin(admin.ModelAdmin):
     list_filter = [StateFilter]
     search_fields = ["service", "prefix"]
     list_select_related = ["created_by", "revoked_by"]
-    fields = [
-        "service",
-        "prefix",
-        "scope_list",
-        "created_at",
-        "created_by",
-        "last_used_at",
-        "revoked_at",
-        "revoked_by",
-    ]
+    # The page shows what the list does, and who revoked the token.
+    fields = [*list_display, "revoked_by"]
     readonly_fields = fields
     actions = ["revoke_tokens"]
 
@@ -89,11 +74,6 @@ class ServiceTokenAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
     @admin.action(description=_("Revoke the selected tokens"), permissions=["change"])
     def revoke_tokens(self, request, queryset):
@@ -124,10 +104,7 @@ class ServiceTokenAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": gettext("Create a service token"),
-            "changelist_url": reverse(
-                f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist",
-                current_app=self.admin_site.name,
-            ),
+            "changelist_url": self.admin_url("changelist"),
             "form": form,
         }
         template = "admin/api/servicetoken/add.html"

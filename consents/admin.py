@@ -11,15 +11,17 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max, Q
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from privacyportal.desk import AdminUrls, ReadOnlyAdmin, ServiceErrorAsMessage, WithoutBulkDelete
 
 from . import selectors, services
 from .diff import diff_texts
@@ -33,36 +35,10 @@ from .models import (
 )
 
 
-class ConsentErrorAsMessage:
-    """A refused save (ConsentError from a service) becomes an error message, not a 500.
+class ConsentErrorAsMessage(ServiceErrorAsMessage):
+    """A refused save (ConsentError from a service) becomes an error message, not a 500."""
 
-    The admin saves inside its own atomic block, so nothing of the refused save remains.
-    """
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except services.ConsentError as error:
-            self.message_user(request, error.message, messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """View permission only, whoever asks: no add, change or delete, no bulk delete."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
+    service_error = services.ConsentError
 
 
 # --- catalogue ------------------------------------------------------------------------
@@ -164,7 +140,7 @@ def _diff_html(old: str, new: str) -> str:
 
 
 @admin.register(PolicyVersion)
-class PolicyVersionAdmin(ConsentErrorAsMessage, admin.ModelAdmin):
+class PolicyVersionAdmin(ConsentErrorAsMessage, WithoutBulkDelete, AdminUrls, admin.ModelAdmin):
     list_display = [
         "version_number",
         "status",
@@ -183,6 +159,8 @@ class PolicyVersionAdmin(ConsentErrorAsMessage, admin.ModelAdmin):
         (_("What the change means for users"), {"fields": DRAFT_FIELDS[6:]}),
         (_("Compared with the version in force"), {"fields": ["diff_preview"]}),
     ]
+    # No bulk delete (WithoutBulkDelete): it would not look at each row's status, so drafts
+    # are deleted one by one.
     actions = ["publish_selected_draft"]
 
     @admin.display(description=_("version"), ordering="number")
@@ -198,12 +176,6 @@ class PolicyVersionAdmin(ConsentErrorAsMessage, admin.ModelAdmin):
         if obj is not None and obj.is_published:
             return False
         return super().has_delete_permission(request, obj)
-
-    def get_actions(self, request):
-        # A bulk delete would not look at each row's status: drafts are deleted one by one.
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
     @admin.display(description=_("what changes"))
     def diff_preview(self, obj):
@@ -292,16 +264,8 @@ class PolicyVersionAdmin(ConsentErrorAsMessage, admin.ModelAdmin):
             "changed_purposes": changed,
             "users_to_accept": selectors.users_to_accept_count(),
             "users_suspended": selectors.users_suspended_count(purposes=changed),
-            "publish_url": reverse(
-                f"admin:{opts.app_label}_{opts.model_name}_publish",
-                args=[version.pk],
-                current_app=self.admin_site.name,
-            ),
-            "change_url": reverse(
-                f"admin:{opts.app_label}_{opts.model_name}_change",
-                args=[version.pk],
-                current_app=self.admin_site.name,
-            ),
+            "publish_url": self.admin_url("publish", version.pk),
+            "change_url": self.admin_url("change", version.pk),
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(
@@ -349,23 +313,13 @@ class PolicyVersionAdmin(ConsentErrorAsMessage, admin.ModelAdmin):
         ):
             return self._confirmation(request, version)
         self._publish(request, version)
-        return redirect(
-            reverse(
-                f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
-                args=[version.pk],
-                current_app=self.admin_site.name,
-            )
-        )
+        return redirect(self.admin_url("change", version.pk))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = dict(extra_context or {})
         version = self.get_object(request, unquote(object_id))
         if version is not None and not version.is_published and self.has_change_permission(request):
-            extra_context["publish_url"] = reverse(
-                f"admin:{self.opts.app_label}_{self.opts.model_name}_publish",
-                args=[version.pk],
-                current_app=self.admin_site.name,
-            )
+            extra_context["publish_url"] = self.admin_url("publish", version.pk)
         return super().change_view(request, object_id, form_url, extra_context)
 
 

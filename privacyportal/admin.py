@@ -8,9 +8,9 @@ from django.utils.translation import gettext, gettext_noop, ngettext, ngettext_l
 from django.utils.translation import gettext_lazy as _
 
 from . import staff_access
+from .desk import ReadOnlyAdmin
 from .models import AuditEntry, PurgeRun
 from .registry import registry
-from .retention import PURGE_TARGETS
 
 # Django's own strings on the desk that the project's catalogue translates: Django 5.2's
 # zh_Hans catalogues leave these untranslated (the admin index's table headers, the add-user
@@ -80,24 +80,6 @@ DJANGO_STRINGS = (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """View permission only, whoever asks: no add, change or delete, no bulk delete."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
-
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
     """Audit rows are only ever added (DESIGN §3): the admin shows them, to everyone, read-only."""
@@ -114,7 +96,7 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 def _target_labels() -> dict[str, object]:
     return {
         **{kind.code: kind.label for kind in registry.kinds()},
-        **{target.code: target.label for target in PURGE_TARGETS},
+        **{target.code: target.label for target in registry.purge_targets()},
     }
 
 
@@ -231,7 +213,7 @@ class PurgeRunAdmin(ReadOnlyAdmin):
                     "last_run": last_runs.get(kind.code),
                 }
             )
-        for target in PURGE_TARGETS:
+        for target in registry.purge_targets():
             rows.append(
                 {
                     "code": target.code,

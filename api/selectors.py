@@ -10,8 +10,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Max
 
 from consents.models import DataCategory
+from requests.delivery import sign
 from requests.models import DeletionNotice, Recipient
-from requests.propagation import sign
 
 from .memory import memory
 

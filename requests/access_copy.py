@@ -68,14 +68,14 @@ from phonenumber_field.phonenumber import PhoneNumber
 from privacyportal.csvsafe import spreadsheet_safe
 from privacyportal.registry import DataField, DataKind, registry
 
-from .models import AccessCopy, PrivacyRequest
-from .services import (
+from .access_copies import (
     COPY_LIFETIME,
     access_copy_claim,
     access_copy_mark_failed,
     access_copy_mark_ready,
     access_copy_progress,
 )
+from .models import AccessCopy, PrivacyRequest
 
 logger = logging.getLogger(__name__)
 

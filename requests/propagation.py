@@ -6,25 +6,21 @@ shaped after the OpenDSR erasure request; the recipient confirms through a signe
 callback, shaped after the OpenDSR status callback. The notice row decides what
 happens next (``next_attempt_at``): a lost message, a killed worker or a flushed
 broker only delay a notice until the sweep queues it again.
+
+The rows are kept here; posting over HTTP (the message, its signature, the client) is
+``requests.delivery``, and the request's status changes go through ``requests.lifecycle``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import logging
-import os
-import random
 import secrets
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-import httpx
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
@@ -35,10 +31,18 @@ from django.utils.translation import gettext_lazy as _
 
 from consents.models import ConsentState, DataCategory
 from consents.selectors import consent_is_given
-from privacyportal.outgoing import outgoing_client
 from privacyportal.registry import registry
 from privacyportal.services import audit_record
 
+# The wire format (the headers, the body and its signature) is named through this module
+# too, by the callback view and the tests that play a recipient: re-exported on purpose.
+from .delivery import ATTEMPT_HEADER as ATTEMPT_HEADER
+from .delivery import SIGNATURE_HEADER as SIGNATURE_HEADER
+from .delivery import TIMESTAMP_HEADER as TIMESTAMP_HEADER
+from .delivery import Outcome, backoff, batch_size, callback_sign, pool, post
+from .delivery import notice_body as notice_body
+from .delivery import sign as sign
+from .lifecycle import Sms, event_record, request_lock, request_transition
 from .models import (
     DeletionNotice,
     Disclosure,
@@ -54,11 +58,6 @@ logger = logging.getLogger(__name__)
 Status = DeletionNotice.Status
 
 SHARING_PURPOSE = "third_party_sharing"
-SIGNATURE_HEADER = "X-PrivacyPortal-Signature"
-# Each post names its attempt in a header (the body stays the same message on every attempt);
-# the recipient's confirmation signs that number and the time it was sent.
-ATTEMPT_HEADER = "X-PrivacyPortal-Attempt"
-TIMESTAMP_HEADER = "X-PrivacyPortal-Timestamp"
 
 
 class PropagationError(Exception):
@@ -157,6 +156,7 @@ def disclosure_record(
 
 # --- creating notices ------------------------------------------------------------------------
 
+
 def scope_categories(privacy_request: PrivacyRequest) -> set[str] | None:
     """The data categories a deletion covers (each kind's registration says which its
     erasure touches); None for the whole account, or a kind that does not say: every one."""
@@ -239,103 +239,6 @@ def queue_notices(notice_ids) -> None:
         deliver_notices_task.delay(ids[start : start + size])
 
 
-# --- the message -------------------------------------------------------------------------------
-
-
-def sign(body: bytes, secret: str) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def callback_sign(body: bytes, secret: str, *, timestamp: str, attempt: str) -> str:
-    """What a recipient's confirmation is signed with: its time and attempt with the body."""
-    return sign(f"{timestamp}.{attempt}.".encode() + body, secret)
-
-
-def callback_url(notice: DeletionNotice) -> str:
-    path = reverse("notice_callback", kwargs={"key": notice.idempotency_key})
-    return settings.PORTAL_BASE_URL.rstrip("/") + path
-
-
-def notice_body(notice: DeletionNotice) -> bytes:
-    """An OpenDSR-style erasure request; the portal's own fields sit under ``extensions``."""
-    message = {
-        "api_version": "0.1",
-        "subject_request_id": str(notice.idempotency_key),
-        "subject_request_type": "erasure",
-        "submitted_time": notice.created_at.isoformat(),
-        "subject_identities": [
-            {
-                "identity_type": "controller_customer_id",
-                "identity_value": value,
-                "identity_format": "raw",
-            }
-            for value in notice.subject_identifiers
-        ],
-        "status_callback_urls": [callback_url(notice)],
-        "extensions": {
-            "privacyportal": {
-                "categories": notice.categories,
-                "request_reference": str(notice.request.reference),
-                "recipient": notice.recipient.name,
-            }
-        },
-    }
-    return json.dumps(message, sort_keys=True, separators=(",", ":")).encode()
-
-
-_clients: dict[int, httpx.Client] = {}
-_pools: dict[int, ThreadPoolExecutor] = {}
-_clients_lock = threading.Lock()
-
-# A batch's notices are posted by this many threads over the process's one keep-alive
-# client: the wait for one recipient's answer overlaps the work on the next notice.
-POST_THREADS = 4
-BATCH_MAX = 50
-
-
-def _client() -> httpx.Client:
-    """One keep-alive client per process (forked workers get their own), behind the guard
-    that lets it reach only allowed addresses and never follows a redirect."""
-    pid = os.getpid()
-    client = _clients.get(pid)
-    if client is None:
-        with _clients_lock:
-            client = _clients.get(pid)
-            if client is None:
-                client = outgoing_client(timeout=settings.NOTICE_TIMEOUT)
-                _clients[pid] = client
-    return client
-
-
-def _pool() -> ThreadPoolExecutor:
-    """The posting threads, one pool per process (threads do not survive a fork)."""
-    pid = os.getpid()
-    pool = _pools.get(pid)
-    if pool is None:
-        with _clients_lock:
-            pool = _pools.get(pid)
-            if pool is None:
-                pool = ThreadPoolExecutor(POST_THREADS, thread_name_prefix="notice-post")
-                _pools[pid] = pool
-    return pool
-
-
-def batch_size() -> int:
-    """How many notices one claim takes: as many as the threads can post within half the
-    lease even if every recipient took the whole timeout, so that the sweep never re-queues
-    a batch that is still being posted (and never fewer than one round of the threads)."""
-    rounds = max(1, int(settings.NOTICE_LEASE // (2 * settings.NOTICE_TIMEOUT)))
-    return min(BATCH_MAX, POST_THREADS * rounds)
-
-
-def backoff(attempts: int) -> timedelta:
-    """Exponential with full jitter: base·2^(n-1), capped, times a random factor in [0.5, 1]."""
-    delay = min(
-        settings.NOTICE_BACKOFF_BASE * 2 ** max(attempts - 1, 0), settings.NOTICE_BACKOFF_MAX
-    )
-    return timedelta(seconds=delay * (0.5 + random.random() / 2))  # noqa: S311  (jitter, not security)
-
-
 # --- delivering ---------------------------------------------------------------------------------
 
 
@@ -381,42 +284,6 @@ def _claim(notice_ids: list[int]) -> list[DeletionNotice]:
     return notices
 
 
-@dataclass(frozen=True)
-class _Outcome:
-    notice_id: int
-    started: datetime
-    status_code: int | None
-    error: str
-    duration: int
-
-
-def _post(notice: DeletionNotice) -> _Outcome:
-    """One signed POST (no database here: it runs in a posting thread)."""
-    started = timezone.now()
-    if not notice.recipient.secret:
-        # Never post unsigned: the recipient could not tell the notice is ours.
-        return _Outcome(notice.pk, started, None, "no signing secret", 0)
-    body = notice_body(notice)
-    headers = {
-        "Content-Type": "application/json",
-        "Idempotency-Key": str(notice.idempotency_key),
-        ATTEMPT_HEADER: str(notice.attempt_number),
-        SIGNATURE_HEADER: sign(body, notice.recipient.secret),
-    }
-    clock = time.perf_counter()
-    status_code, error = None, ""
-    try:
-        response = _client().post(notice.recipient.endpoint, content=body, headers=headers)
-        status_code = response.status_code
-        if not 200 <= status_code < 300:
-            error = f"HTTP {status_code}"
-    except httpx.HTTPError as exc:
-        error = type(exc).__name__
-    return _Outcome(
-        notice.pk, started, status_code, error, int((time.perf_counter() - clock) * 1000)
-    )
-
-
 def notices_deliver(notice_ids) -> dict[int, str]:
     """Post the due notices among these and record what happened: {notice id: new status}.
 
@@ -428,12 +295,12 @@ def notices_deliver(notice_ids) -> dict[int, str]:
     for start in range(0, len(ids), size):
         notices = _claim(ids[start : start + size])
         if notices:
-            statuses.update(_record(list(_pool().map(_post, notices))))
+            statuses.update(_record(list(pool().map(post, notices))))
     return statuses
 
 
 @transaction.atomic
-def _record(outcomes: list[_Outcome]) -> dict[int, str]:
+def _record(outcomes: list[Outcome]) -> dict[int, str]:
     # The notice rows only: the request's row is not needed here, and locking it would make
     # every worker recording outcomes for the same deletion wait for the others.
     notices = {
@@ -594,10 +461,8 @@ def notice_acknowledge(
 
 
 def _request_event(notice, action, *, actor=None, note=""):
-    from .services import _event
-
     # Each of these events has a timeline message of the same name.
-    _event(
+    event_record(
         notice.request,
         action,
         actor=actor,
@@ -609,13 +474,11 @@ def _request_event(notice, action, *, actor=None, note=""):
 
 
 def _complete_if_done(privacy_request: PrivacyRequest) -> None:
-    from .services import Sms, _locked, _transition
-
     if privacy_request.notices.exclude(status__in=DeletionNotice.DONE).exists():
         return
-    privacy_request = _locked(privacy_request)
+    privacy_request = request_lock(privacy_request)
     if privacy_request.status == PrivacyRequest.Status.PROPAGATING:
-        _transition(
+        request_transition(
             privacy_request,
             PrivacyRequest.Status.COMPLETED,
             RequestEvent.Action.COMPLETED,

@@ -14,8 +14,8 @@ from privacyportal.registry import registry
 
 from . import corrections, timeline
 from .deadlines import working_days_left
+from .lifecycle import TRANSITIONS
 from .models import AccessCopy, DeletionNotice, PrivacyRequest, RequestEvent
-from .services import TRANSITIONS
 
 Status = PrivacyRequest.Status
 
@@ -96,8 +96,7 @@ class RequestRow:
     """One request on the list page, with its labels and dates as the page shows them.
 
     The choices' ``get_…_display`` rebuilds the choices for every call and the ``date``
-    filter costs tens of microseconds a value: for every row of the list, that was
-    most of the page.
+    filter is slow for each value: for every row of the list, that was most of the page.
     """
 
     request: PrivacyRequest

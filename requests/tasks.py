@@ -1,8 +1,8 @@
 from celery import shared_task
 
+from .access_copies import access_copies_due
 from .access_copy import build_access_copy
 from .propagation import notices_deliver, notices_due, queue_notices
-from .services import access_copies_due, access_copy_announce
 
 
 @shared_task(
@@ -25,6 +25,9 @@ def build_access_copy_task(self, copy_id: int) -> None:
 def start_access_copy_task(copy_id: int) -> None:
     """Text "being prepared", then queue the build: in this order, so that the "ready"
     text, which the build sends, always comes second."""
+    # In the body: the services queue this task, and must not be imported back at the top.
+    from .services import access_copy_announce
+
     access_copy_announce(copy_id)
     build_access_copy_task.delay(copy_id)
 

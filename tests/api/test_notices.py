@@ -6,8 +6,9 @@ import pytest
 from django.utils import timezone
 
 from api.selectors import poll_message
+from requests.delivery import sign
 from requests.models import DeletionNotice, NoticeAttempt, PrivacyRequest
-from requests.propagation import recipient_secret_set, sign
+from requests.propagation import recipient_secret_set
 from requests.services import request_file
 from tests.factories import UserFactory
 

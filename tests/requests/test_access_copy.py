@@ -420,8 +420,9 @@ def test_a_build_in_progress_elsewhere_is_left_alone(settings, tmp_path, monkeyp
     from django.utils import timezone
 
     from requests import tasks
+    from requests.access_copies import access_copies_due
     from requests.models import AccessCopy
-    from requests.services import access_copies_due, request_file
+    from requests.services import request_file
 
     settings.MEDIA_ROOT = tmp_path / "media"
     monkeypatch.setattr(tasks.build_access_copy_task, "delay", lambda copy_id: None)

@@ -1,7 +1,7 @@
 """A two-tier cache for the consent check: process memory in front of Redis.
 
 The check must cost microseconds (it runs on every use of optional data), and a
-Redis round trip alone costs ~100 µs, so warm answers come from process memory.
+Redis round trip alone costs more than that, so warm answers come from process memory.
 What keeps them correct:
 
 * Redis holds, per user, a version number that every committed change bumps

@@ -10,10 +10,10 @@ held its locks.
 
 Batches: every batch is its own short transaction, deleting a range of the kind's
 indexed timestamp (``purge_in_batches``), so a purge never takes a table lock and
-never holds one long transaction open. ``make bench`` (``bench_purge``) measures it:
-1,000,000 rows go in 200 transactions of 5,000, the longest a few milliseconds, in
-about 1.3 times the time of one unbatched ``DELETE``. Call ``purge_run`` outside
-``transaction.atomic``: inside one, the batches become part of a single long transaction.
+never holds one long transaction open, at a small cost in total time over one
+unbatched ``DELETE`` (``make bench``: ``bench_purge`` measures both). Call ``purge_run``
+outside ``transaction.atomic``: inside one, the batches become part of a single long
+transaction.
 """
 
 from __future__ import annotations
@@ -86,9 +86,8 @@ class BatchStats:
 def relaxed_commits(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     """PostgreSQL: commits in this block do not wait for their WAL to reach the disk.
 
-    A purge commits once per batch; waiting for the disk at each of them made a
-    1,000,000-row purge slower and erratic (0.6-1.0 s against 0.5-0.6 s on the bench
-    machine). After a crash the last fraction of a second of batches may be undone: the
+    A purge commits once per batch; waiting for the disk at each of them made a large
+    purge slower and its time erratic (``bench_purge``). After a crash the last fraction of a second of batches may be undone: the
     next run deletes those rows again, so only idempotent database work belongs here. The
     database stays consistent either way, and the next ordinary commit on the connection
     (the PurgeRun row) waits for everything before it too.

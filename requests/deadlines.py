@@ -18,8 +18,8 @@ def _working_days(year: int) -> tuple[int, ...]:
     """The ordinals of the year's working days, ascending.
 
     The official calendar of a year never changes while the process runs, and asking
-    ``holidays`` day by day costs tens of microseconds per day: the request pages count
-    the days left of every open request, so each year is walked once and then bisected.
+    ``holidays`` day by day is slow when repeated: the request pages count the days
+    left of every open request, so each year is walked once and then bisected.
     """
     calendar = holidays.country_holidays("CN", years=year)
     first, last = date(year, 1, 1).toordinal(), date(year, 12, 31).toordinal()

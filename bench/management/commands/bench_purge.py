@@ -12,6 +12,12 @@ Run against the real services (``make bench``). Four benchmark users (+861720000
    purge is compared with (it is one long transaction, which the purge must never be).
 
 It reports figures against their goals (``bench.results``); it asserts nothing.
+
+Figures from the development machine, for scale: the 1,000,000 rows went in 200
+transactions of 5,000, the longest a few milliseconds, in about 1.3 times the time of
+the unbatched ``DELETE``. Before ``retention.relaxed_commits``, waiting for the WAL to
+reach the disk at every batch commit made the purge slower and erratic (0.6-1.0 s
+against 0.5-0.6 s).
 """
 
 import time

@@ -17,8 +17,11 @@ The roles of ``0002_staff_roles`` are frozen; this adds the new models to them:
 - **Auditor**: the ``view_*`` permission of each, nothing else.
 """
 
-from django.contrib.auth.management import create_permissions
+from functools import partial
+
 from django.db import migrations
+
+from privacyportal.roles import role_grant, role_revoke
 
 OFFICER = "Privacy officer"
 AGENT = "Privacy agent"
@@ -35,42 +38,8 @@ GRANTS = {
 }
 
 
-def _permissions(apps, schema_editor, codenames):
-    # Permissions are normally created after all migrations (post_migrate); the
-    # roles need them now, for the models as they stand at this point.
-    app_config = apps.get_app_config("requests")
-    app_config.models_module = True
-    create_permissions(app_config, verbosity=0, using=schema_editor.connection.alias, apps=apps)
-    app_config.models_module = None
-    Permission = apps.get_model("auth", "Permission")
-    found = list(
-        Permission.objects.using(schema_editor.connection.alias).filter(
-            content_type__app_label="requests", codename__in=codenames
-        )
-    )
-    missing = set(codenames) - {p.codename for p in found}
-    if missing:
-        raise RuntimeError(f"Permissions missing for the staff roles: {sorted(missing)}")
-    return found
-
-
-def grant(apps, schema_editor):
-    """Add the permissions to the roles that exist (0002 made them); safe to run again."""
-    Group = apps.get_model("auth", "Group")
-    using = schema_editor.connection.alias
-    for name, codenames in GRANTS.items():
-        group = Group.objects.using(using).filter(name=name).first()
-        if group is not None:
-            group.permissions.add(*_permissions(apps, schema_editor, codenames))
-
-
-def revoke(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    using = schema_editor.connection.alias
-    for name, codenames in GRANTS.items():
-        group = Group.objects.using(using).filter(name=name).first()
-        if group is not None:
-            group.permissions.remove(*_permissions(apps, schema_editor, codenames))
+grant = partial(role_grant, app_label="requests", grants=GRANTS)
+revoke = partial(role_revoke, app_label="requests", grants=GRANTS)
 
 
 class Migration(migrations.Migration):

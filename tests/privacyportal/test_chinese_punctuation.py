@@ -5,51 +5,21 @@ and policy texts, and what the portal actually says for allauth's strings (allau
 zh-hans catalogue as overridden by the project's, which LOCALE_PATHS puts first).
 """
 
-import ast
-import re
 from pathlib import Path
 
 import allauth
 import pytest
 from django.utils import translation
 
+from tests.helpers import ASCII_AFTER_CHINESE, po_entries
+
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "locale/zh_Hans/LC_MESSAGES/django.po"
 ALLAUTH_CATALOG = Path(allauth.__file__).parent / "locale/zh_Hans/LC_MESSAGES/django.po"
 
-# A CJK ideograph or full-width form, then (after optional spaces) an ASCII colon or full stop.
-WRONG = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef] *[:.]")
-
-
-def po_entries(path: Path):
-    """(context, msgid, plural msgid, [msgstr…]) for each entry of a .po file."""
-    entries, entry, field = [], None, None
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        if line.startswith('"'):
-            if field == "msgstr":
-                entry["msgstr"][-1] += ast.literal_eval(line)
-            else:
-                entry[field] += ast.literal_eval(line)
-            continue
-        keyword, _, rest = line.partition(" ")
-        if keyword in ("msgctxt", "msgid") and (entry is None or entry["msgstr"]):
-            entry = {"msgctxt": None, "msgid": "", "msgid_plural": None, "msgstr": []}
-            entries.append(entry)
-        if keyword.startswith("msgstr"):
-            entry["msgstr"].append(ast.literal_eval(rest))
-            field = "msgstr"
-        else:
-            entry[keyword] = ast.literal_eval(rest)
-            field = keyword
-    return [
-        (e["msgctxt"], e["msgid"], e["msgid_plural"], e["msgstr"]) for e in entries if e["msgid"]
-    ]
-
 
 def wrong_spots(text: str) -> list[str]:
-    return [text[max(0, m.start() - 12) : m.end() + 4] for m in WRONG.finditer(text)]
+    return [text[max(0, m.start() - 12) : m.end() + 4] for m in ASCII_AFTER_CHINESE.finditer(text)]
 
 
 def test_the_checker_finds_ascii_punctuation_after_chinese():
@@ -62,9 +32,9 @@ def test_the_checker_finds_ascii_punctuation_after_chinese():
 
 def test_the_project_catalogue_uses_chinese_punctuation():
     found = {
-        msgid: spots
-        for _, msgid, _, msgstrs in po_entries(CATALOG)
-        for msgstr in msgstrs
+        entry.msgid: spots
+        for entry in po_entries(CATALOG)
+        for msgstr in entry.msgstrs
         if (spots := wrong_spots(msgstr))
     }
     assert found == {}
@@ -89,19 +59,9 @@ def test_the_project_templates_and_policy_texts_use_chinese_punctuation():
 def test_what_the_portal_says_for_allauth_uses_chinese_punctuation(catalog):
     found = {}
     with translation.override("zh-hans"):
-        for context, msgid, plural, _ in po_entries(catalog):
-            if plural is not None:
-                said = [
-                    translation.npgettext(context, msgid, plural, n)
-                    if context
-                    else translation.ngettext(msgid, plural, n)
-                    for n in (1, 2)
-                ]
-            else:
-                said = [
-                    translation.pgettext(context, msgid) if context else translation.gettext(msgid)
-                ]
+        for entry in po_entries(catalog):
+            said = [entry.said(n) for n in ((1, 2) if entry.plural is not None else (1,))]
             spots = [spot for text in said for spot in wrong_spots(text)]
             if spots:
-                found[msgid] = spots
+                found[entry.msgid] = spots
     assert found == {}

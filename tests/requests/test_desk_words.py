@@ -17,6 +17,7 @@ from privacyportal.admin import DJANGO_STRINGS
 from requests import services
 from requests.models import Disclosure, PrivacyRequest, Recipient
 from tests.factories import UserFactory
+from tests.helpers import ASCII_AFTER_CHINESE, po_entries
 
 pytestmark = pytest.mark.django_db
 
@@ -254,9 +255,6 @@ def test_the_desk_says_sign_out_as_the_portal_does_and_greets_by_name(desk, supe
 # --- Django's own strings -------------------------------------------------------------------
 
 
-# A CJK character, then an ASCII colon or full stop (as tests/privacyportal checks the
-# project's own catalogue).
-ASCII_AFTER_CHINESE = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef] *[:.]")
 PLURALS = [
     "This password is too short. It must contain at least %d character.",
     "Ensure that there are no more than %(max)s decimal place.",
@@ -283,45 +281,19 @@ def test_a_form_on_the_desk_labels_its_fields_with_a_chinese_colon(desk):
     assert "用户:" not in html
 
 
-def po_msgids(path: Path) -> list[tuple[str | None, str, bool]]:
-    """(context, msgid, has a plural) for each entry of a .po file."""
-    found = []
-    text = path.read_text(encoding="utf-8")
-    for block in text.split("\n\n"):
-        lines = [line for line in block.splitlines() if not line.startswith("#")]
-        fields, current = {}, None
-        for line in lines:
-            if line.startswith('"'):
-                fields[current] += json.loads(line)
-                continue
-            current, _, rest = line.partition(" ")
-            fields[current] = json.loads(rest)
-        if fields.get("msgid"):
-            found.append((fields.get("msgctxt"), fields["msgid"], "msgid_plural" in fields))
-    return found
-
-
 def test_every_string_of_djangos_admin_has_chinese():
     """Django's admin catalogue, as the desk reads it in zh-hans (Django's own zh_Hans
     merged with the project's): nothing falls back to English."""
-    entries = po_msgids(DJANGO_ADMIN_LOCALE / "django.po")
+    entries = po_entries(DJANGO_ADMIN_LOCALE / "django.po")
     assert len(entries) > 150
     untranslated = []
     with translation.override("zh-hans"):
-        for context, msgid, plural in entries:
-            if plural:
-                text = (
-                    translation.npgettext(context, msgid, msgid, 2)
-                    if context
-                    else translation.ngettext(msgid, msgid, 2)
-                )
-            else:
-                text = (
-                    translation.pgettext(context, msgid) if context else translation.gettext(msgid)
-                )
-            # "%(class_name)s %(instance)s" has no words to translate.
-            if text == msgid and re.search(r"[A-Za-z]", PLACEHOLDER.sub("", msgid)):
-                untranslated.append(msgid)
+        for entry in entries:
+            # n=1: an untranslated entry then reads as its msgid, plural or not (zh-hans
+            # has one form); "%(class_name)s %(instance)s" has no words to translate.
+            text = entry.said(1)
+            if text == entry.msgid and re.search(r"[A-Za-z]", PLACEHOLDER.sub("", entry.msgid)):
+                untranslated.append(entry.msgid)
     assert untranslated == []
 
 
@@ -331,9 +303,9 @@ def test_every_string_of_the_admin_widgets_has_chinese(desk):
     script = page(desk, reverse("admin:jsi18n"))
     catalog = json.loads(re.search(r"const newcatalog = (\{.*?\});\n", script, re.S).group(1))
     missing = [
-        msgid
-        for context, msgid, _plural in po_msgids(DJANGO_ADMIN_LOCALE / "djangojs.po")
-        if (f"{context}\x04{msgid}" if context else msgid) not in catalog
+        entry.msgid
+        for entry in po_entries(DJANGO_ADMIN_LOCALE / "djangojs.po")
+        if (f"{entry.context}\x04{entry.msgid}" if entry.context else entry.msgid) not in catalog
     ]
     assert missing == []
     assert catalog["Choose all %s"] == "全选%s"

@@ -45,6 +45,19 @@ def _english_context(chromium, live_server):
     return context
 
 
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def zh_phone_context(chromium, live_server):
+    """A phone-sized context (390 × 844) that reads the portal in Chinese, as most users do."""
+    context = chromium.new_context(locale="zh-CN", viewport=PHONE)
+    context.add_cookies([{"name": "django_language", "value": "zh-hans", "url": live_server.url}])
+    context.set_default_timeout(10_000)
+    yield context
+    context.close()
+
+
 @pytest.fixture
 def browser_context(chromium, live_server):
     """A fresh context per test, in English so assertions read the English strings."""

@@ -32,18 +32,8 @@ pytestmark = pytest.mark.browser
 COPY_TIMEOUT_MS = 20_000
 
 
-@pytest.fixture
-def zh_phone(chromium, live_server):
-    """A phone-sized context that reads the portal in Chinese."""
-    context = chromium.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
-    context.add_cookies([{"name": "django_language", "value": "zh-hans", "url": live_server.url}])
-    context.set_default_timeout(10_000)
-    yield context
-    context.close()
-
-
 def test_a_user_downloads_a_readable_copy_with_their_avatar(
-    live_server, zh_phone, sign_in, sms_code, sms_outbox, settings, tmp_path, wait_until
+    live_server, zh_phone_context, sign_in, sms_code, sms_outbox, settings, tmp_path, wait_until
 ):
     settings.MEDIA_ROOT = tmp_path / "media"
     base = live_server.url
@@ -57,7 +47,7 @@ def test_a_user_downloads_a_readable_copy_with_their_avatar(
         completed = gettext("Completed")
 
     # 1. The avatar, through Account Settings.
-    page = sign_in(zh_phone, user).new_page()
+    page = sign_in(zh_phone_context, user).new_page()
     page.goto(base + reverse("accounts:settings"))
     avatar = tmp_path / "me.png"
     Image.new("RGB", (80, 80), (200, 40, 40)).save(avatar, format="PNG")

@@ -15,20 +15,10 @@ from consents.models import DataCategory, Purpose
 from consents.services import consent_grant
 from requests import propagation, services
 from requests.models import Disclosure, PrivacyRequest, Recipient
+from tests.browser.conftest import PHONE
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.browser
-
-PHONE_SIZE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def phone_page(chromium, live_server):
-    context = chromium.new_context(locale="zh-CN", viewport=PHONE_SIZE, is_mobile=True)
-    context.add_cookies([{"name": "django_language", "value": "zh-hans", "url": live_server.url}])
-    context.set_default_timeout(10_000)
-    yield context
-    context.close()
 
 
 def shared(user, name, code, identifier):
@@ -48,7 +38,7 @@ def shared(user, name, code, identifier):
 
 
 def test_the_request_page_names_only_the_recipient_in_scope_and_its_category(
-    live_server, phone_page, sign_in, sms_code, sms_outbox
+    live_server, zh_phone_context, sign_in, sms_code, sms_outbox
 ):
     base = live_server.url
     user = UserFactory()
@@ -61,7 +51,7 @@ def test_the_request_page_names_only_the_recipient_in_scope_and_its_category(
         number = DataCategory.objects.get(code="phone_number").name
 
     # The user files the deletion of the browsing and search records, with the code.
-    page = sign_in(phone_page, user).new_page()
+    page = sign_in(zh_phone_context, user).new_page()
     page.goto(base + reverse("requests:new", args=["deletion"]))
     page.check(f"input[name=ground][value='{PrivacyRequest.Ground.NO_CONSENT}']")
     page.check("input[name=scope][value=kinds]")
@@ -94,4 +84,4 @@ def test_the_request_page_names_only_the_recipient_in_scope_and_its_category(
         f"已通知 Shop Partner 删除：{browsing}。"
     )
     # Phone-sized: the page fits the screen's width.
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_SIZE["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

@@ -19,22 +19,13 @@ from playwright.sync_api import expect
 from consents import services
 from consents.models import ConsentEvent, ConsentState, PolicyVersion, Purpose
 from consents.selectors import consent_is_given
+from tests.browser.conftest import PHONE
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.browser
 
 SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR") or Path(settings.BASE_DIR) / "var/screenshots")
-PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
-
-
-@pytest.fixture
-def zh_phone_context(chromium, live_server):
-    context = chromium.new_context(locale="zh-CN", viewport=PHONE)
-    context.add_cookies([{"name": "django_language", "value": "zh-hans", "url": live_server.url}])
-    context.set_default_timeout(10_000)
-    yield context
-    context.close()
 
 
 def test_a_pending_version_leaves_the_rights_open_and_can_be_declined(

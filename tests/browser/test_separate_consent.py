@@ -17,15 +17,6 @@ pytestmark = pytest.mark.browser
 PURPOSE = "third_party_sharing"
 
 
-@pytest.fixture
-def chinese_phone(chromium, live_server):
-    context = chromium.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
-    context.add_cookies([{"name": "django_language", "value": "zh-hans", "url": live_server.url}])
-    context.set_default_timeout(10_000)
-    yield context
-    context.close()
-
-
 def recipient(name, contact, codes, *, active=True):
     made = Recipient.objects.create(name=name, contact=contact, is_active=active)
     made.data_categories.set(DataCategory.objects.filter(code__in=codes))
@@ -33,13 +24,13 @@ def recipient(name, contact, codes, *, active=True):
 
 
 def test_the_sharing_consent_names_the_recipients_and_never_the_password(
-    live_server, chinese_phone, sign_in
+    live_server, zh_phone_context, sign_in
 ):
     recipient("顺达物流有限公司", "隐私专员 privacy@shunda.example", ["phone_number", "profile"])
     recipient("旧合作方", "old@partner.example", ["phone_number"], active=False)
     user = UserFactory()
-    sign_in(chinese_phone, user)
-    page = chinese_phone.new_page()
+    sign_in(zh_phone_context, user)
+    page = zh_phone_context.new_page()
 
     response = page.goto(live_server.url + reverse("consents:purpose", args=[PURPOSE]))
     assert response is not None and response.status == 200
@@ -71,9 +62,9 @@ def test_the_sharing_consent_names_the_recipients_and_never_the_password(
     expect(page).to_have_url(live_server.url + reverse("consents:page") + f"#purpose-{PURPOSE}")
 
 
-def test_a_purpose_without_a_register_shows_no_recipients(live_server, chinese_phone, sign_in):
-    sign_in(chinese_phone, UserFactory())
-    page = chinese_phone.new_page()
+def test_a_purpose_without_a_register_shows_no_recipients(live_server, zh_phone_context, sign_in):
+    sign_in(zh_phone_context, UserFactory())
+    page = zh_phone_context.new_page()
     response = page.goto(live_server.url + reverse("consents:purpose", args=["public_disclosure"]))
     assert response is not None and response.status == 200
     expect(page.locator("section.recipients")).to_have_count(0)

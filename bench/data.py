@@ -1,8 +1,11 @@
-"""The benchmark users several benchmarks share, made once and kept for the next run.
+"""The benchmark rows several benchmarks share.
 
 ``page_users`` (numbers +86173…) are made in one ``INSERT … SELECT generate_series`` for
 ``bench_pages`` and ``bench_admin_list``; ``consent_users`` (numbers +86170…) through the
-real consent services, with a realistic mix of grants, for ``bench_consents`` and ``bench_api``.
+real consent services, with a realistic mix of grants, for ``bench_consents`` and ``bench_api``;
+both are made once and kept for the next run. ``accept_and_consent`` gives a measured
+user the policy acceptance and consents a real one has; ``verified_request`` files the
+privacy requests the benchmarks measure the handling of.
 """
 
 import time
@@ -11,8 +14,11 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
-from consents.models import Channel, LedgerHead, Purpose
-from consents.services import consent_grant
+from consents.models import Channel, LedgerHead, PolicyAcceptance, Purpose
+from consents.selectors import version_in_force
+from consents.services import consent_grant, policy_accept
+from requests.deadlines import due_date
+from requests.models import PrivacyRequest
 
 PAGE_USER_PREFIX = "+86173"
 PAGE_USERS = 100_000  # make bench's size; the smoke test asks for fewer
@@ -66,3 +72,28 @@ def consent_users(stdout, count: int) -> list[int]:
                         separately_confirmed=True,
                     )
     return list(users.values_list("pk", flat=True)[:count])
+
+
+@transaction.atomic
+def accept_and_consent(user, *, purposes: int | None = None) -> None:
+    """The policy in force accepted (once) and the first ``purposes`` optional uses
+    (None: all) consented to, as a user who has been through the portal."""
+    LedgerHead.objects.get_or_create(id=1)
+    version = version_in_force()
+    if (
+        version is not None
+        and not PolicyAcceptance.objects.filter(user=user, version=version, express=True).exists()
+    ):
+        policy_accept(user=user, version=version, channel=Channel.SIGNUP)
+    for purpose in Purpose.objects.filter(kind=Purpose.Kind.ADDITIONAL, is_active=True)[:purposes]:
+        consent_grant(
+            user=user, purpose=purpose, channel=Channel.SELF_SERVICE, separately_confirmed=True
+        )
+
+
+def verified_request(*, user, kind: str, status: str, **fields) -> PrivacyRequest:
+    """A request filed and verified now, made directly: the SMS check is not what is measured."""
+    now = timezone.now()
+    return PrivacyRequest.objects.create(
+        user=user, kind=kind, status=status, verified_at=now, due_on=due_date(now), **fields
+    )

@@ -43,6 +43,16 @@ def child_env(**extra: str) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": database_url, **extra}
 
 
+def stop(process: subprocess.Popen, *, timeout: float) -> None:
+    """Ask a child process to end; kill it if it has not within ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -104,12 +114,7 @@ def gunicorn_server(*, workers: int = 2, env: dict[str, str] | None = None) -> I
             time.sleep(0.2)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout=30)
 
 
 @dataclass(frozen=True)
@@ -156,6 +161,13 @@ def requests_per_second(
             f"{load.method} {load.path}: {failed} answers were not {load.expect_status}"
         )
     return done / seconds
+
+
+def add_load_arguments(parser) -> None:
+    """The command-line options of ``compare``, for a benchmark that measures with it."""
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--clients", type=int, default=4)
 
 
 def compare(

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command, get_commands, load_command_class
 
-from bench.results import report
+from bench.results import Figure, report
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -117,9 +117,14 @@ def test_the_benchmark_runs_at_a_tiny_size_and_writes_its_figures(
 
 def test_the_summary_counts_goals_met_and_missed(bench_installed):
     out = StringIO()
-    report(out, name="fast enough", value=1, unit="ms", goal="<= 2")
-    report(out, name="too slow", value=3, unit="ms", goal="<= 2")
-    report(out, name="for reference", value=5, unit="ms")
+    report(
+        out,
+        [
+            Figure("fast enough", 1, "ms", "<= 2"),
+            Figure("too slow", 3, "ms", "<= 2"),
+            Figure("for reference", 5, "ms"),
+        ],
+    )
 
     call_command(bench_command("bench_summary"), stdout=out)
 
@@ -153,3 +158,18 @@ def test_the_bench_settings_install_every_benchmark():
     commands = manage_commands("bench.settings")
     expected = {param.values[0] for param in BENCHMARKS} | {"bench_summary"}
     assert {name for name in commands if name.startswith("bench_")} == expected
+
+
+def test_a_figure_keeps_the_digits_of_its_unit_unless_it_names_its_own(bench_installed):
+    report(
+        StringIO(),
+        [
+            Figure("a rate", 1234.567, "requests/s"),
+            Figure("a ratio", 0.98765, "ratio"),
+            Figure("a time", 1.23456, "ms"),
+            Figure("a longest time", 12.6, "ms", ndigits=0),
+        ],
+    )
+
+    values = [row["value"] for row in json.loads(bench_installed.read_text())]
+    assert values == [1235, 0.99, 1.235, 13]

@@ -23,19 +23,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import BrowsingRecord, SecurityEvent
+from bench.data import accept_and_consent, verified_request
 from bench.loadtest import child_env
-from bench.results import report
-from consents.models import Channel, LedgerHead, Purpose
-from consents.selectors import version_in_force
-from consents.services import consent_grant, policy_accept
+from bench.results import Figure, report
 from privacyportal.registry import registry
 from requests.deadlines import due_date
 from requests.models import AccessCopy, PrivacyRequest
 
 BENCH_PHONE = "+8617100000000"
 BATCH = 10_000
-GOAL_SECONDS = 10
-GOAL_RSS_MB = 200
+GOAL_SECONDS = "<= 10"
+GOAL_RSS_MB = "<= 200"
 
 # The child only builds: Django set up, the copy built, the figures printed as JSON.
 # Peak RSS is the kernel's high-water mark of the child's own address space (VmHWM):
@@ -100,46 +98,26 @@ class Command(BaseCommand):
         seconds = figures["seconds"]
         baseline_mb = figures["baseline_kb"] / 1024
         peak_mb = figures["peak_kb"] / 1024
+        zip_mb = copy.size / 1024 / 1024
         self.stdout.write(
             f"access copy benchmark: {browsing:,} browsing records, {rows:,} rows in "
             f"{len(counts)} kinds, built in a fresh process"
         )
         report(
             self.stdout,
-            name=f"access copy of {browsing:,} records: build time",
-            value=seconds,
-            unit="s",
-            goal=f"<= {GOAL_SECONDS}",
-            ndigits=2,
-        )
-        report(
-            self.stdout,
-            name="access copy: peak RSS of the building process",
-            value=peak_mb,
-            unit="MB",
-            goal=f"<= {GOAL_RSS_MB}",
-            ndigits=1,
-        )
-        report(
-            self.stdout,
-            name="access copy: RSS after django.setup() (the build added the rest)",
-            value=baseline_mb,
-            unit="MB",
-            ndigits=1,
-        )
-        report(
-            self.stdout,
-            name=f"access copy: ZIP size ({copy.file.name})",
-            value=copy.size / 1024 / 1024,
-            unit="MB",
-            ndigits=1,
-        )
-        report(
-            self.stdout,
-            name="access copy: throughput",
-            value=rows / seconds,
-            unit="rows/s",
-            ndigits=0,
+            [
+                Figure(
+                    f"access copy of {browsing:,} records: build time", seconds, "s", GOAL_SECONDS
+                ),
+                Figure("access copy: peak RSS of the building process", peak_mb, "MB", GOAL_RSS_MB),
+                Figure(
+                    "access copy: RSS after django.setup() (the build added the rest)",
+                    baseline_mb,
+                    "MB",
+                ),
+                Figure(f"access copy: ZIP size ({copy.file.name})", zip_mb, "MB"),
+                Figure("access copy: throughput", rows / seconds, "rows/s"),
+            ],
         )
 
     def _bench_user(self, records: int):
@@ -163,14 +141,7 @@ class Command(BaseCommand):
     def _create_user(self):
         User = get_user_model()
         user = User.objects.create_user(phone=BENCH_PHONE, phone_verified=True, nickname="基准")
-        LedgerHead.objects.get_or_create(id=1)
-        version = version_in_force()
-        if version is not None:
-            policy_accept(user=user, version=version, channel=Channel.SIGNUP)
-        for purpose in Purpose.objects.filter(kind=Purpose.Kind.ADDITIONAL, is_active=True):
-            consent_grant(
-                user=user, purpose=purpose, channel=Channel.SELF_SERVICE, separately_confirmed=True
-            )
+        accept_and_consent(user)
         for n, kind in enumerate(SecurityEvent.Kind.values[:5]):
             SecurityEvent.objects.create(
                 user=user,
@@ -198,17 +169,12 @@ class Command(BaseCommand):
             default_storage.delete(name)
         previous.delete()
 
+    @transaction.atomic
     def _fresh_copy(self, user) -> AccessCopy:
-        now = timezone.now()
-        with transaction.atomic():
-            privacy_request = PrivacyRequest.objects.create(
-                user=user,
-                kind=PrivacyRequest.Kind.ACCESS,
-                status=PrivacyRequest.Status.IN_PROGRESS,
-                verified_at=now,
-                due_on=due_date(now),
-            )
-            return AccessCopy.objects.create(request=privacy_request)
+        privacy_request = verified_request(
+            user=user, kind=PrivacyRequest.Kind.ACCESS, status=PrivacyRequest.Status.IN_PROGRESS
+        )
+        return AccessCopy.objects.create(request=privacy_request)
 
     def _build_in_child(self, copy_id: int) -> dict:
         env = child_env(DJANGO_SETTINGS_MODULE="privacyportal.settings")

@@ -14,8 +14,8 @@ from django.core.management.base import BaseCommand, CommandError
 from api.models import Scope, ServiceToken
 from api.services import service_token_create, service_token_revoke
 from bench.data import consent_users
-from bench.loadtest import Load, compare, gunicorn_server
-from bench.results import report
+from bench.loadtest import Load, add_load_arguments, compare, gunicorn_server
+from bench.results import Figure, report
 
 SERVICE = "bench"
 PURPOSE = "personalisation"
@@ -29,9 +29,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--bulk", dest="bulk_size", type=int, default=BULK, help="user ids in a bulk check"
         )
-        parser.add_argument("--seconds", type=float, default=3.0)
-        parser.add_argument("--rounds", type=int, default=3)
-        parser.add_argument("--clients", type=int, default=4)
+        add_load_arguments(parser)
 
     def handle(self, *args, bulk_size, seconds, rounds, clients, **options):
         if not settings.REDIS_URL:
@@ -63,40 +61,22 @@ class Command(BaseCommand):
                 clients=clients,
             )
 
-        out = self.stdout
+        bulk_name = f"API consent check, bulk of {bulk_size:,}"
         report(
-            out, name="API consent check, single: checks/s", value=single_rps, unit="/s", ndigits=0
-        )
-        report(
-            out, name="trivial JSON view (floor): requests/s", value=floor_rps, unit="/s", ndigits=0
-        )
-        report(
-            out,
-            name="API consent check, single: ratio to the trivial JSON view",
-            value=single_ratio,
-            unit="×",
-            goal=">= 0.5",
-        )
-        report(
-            out,
-            name=f"API consent check, bulk of {bulk_size:,}: checks/s",
-            value=bulk_rps * bulk_size,
-            unit="/s",
-            ndigits=0,
-        )
-        report(
-            out,
-            name=f"JSON echo of {bulk_size:,} ids (floor): requests/s",
-            value=echo_rps,
-            unit="/s",
-            ndigits=0,
-        )
-        report(
-            out,
-            name=f"API consent check, bulk of {bulk_size:,}: ratio to the JSON echo view",
-            value=bulk_ratio,
-            unit="×",
-            goal=">= 0.5",
+            self.stdout,
+            [
+                Figure("API consent check, single: checks/s", single_rps, "/s"),
+                Figure("trivial JSON view (floor): requests/s", floor_rps, "/s"),
+                Figure(
+                    "API consent check, single: ratio to the trivial JSON view",
+                    single_ratio,
+                    "×",
+                    ">= 0.5",
+                ),
+                Figure(f"{bulk_name}: checks/s", bulk_rps * bulk_size, "/s"),
+                Figure(f"JSON echo of {bulk_size:,} ids (floor): requests/s", echo_rps, "/s"),
+                Figure(f"{bulk_name}: ratio to the JSON echo view", bulk_ratio, "×", ">= 0.5"),
+            ],
         )
 
     def _token(self) -> str:

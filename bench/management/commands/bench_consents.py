@@ -16,7 +16,7 @@ from django.core.cache import cache
 from django.core.management.base import BaseCommand, CommandError
 
 from bench.data import consent_users
-from bench.results import report
+from bench.results import Figure, report
 from consents import selectors
 from consents.cache import consent_cache
 from consents.models import ConsentEvent, Purpose
@@ -94,36 +94,18 @@ class Command(BaseCommand):
             f"with '{purpose}' on), {Purpose.objects.count()} purposes, "
             f"{ConsentEvent.objects.count()} ledger events"
         )
+        redis_us = statistics.median(redis_warm) * 1e6
+        cold_us = statistics.median(cold) * 1e6
+        bulk_warm_ms = statistics.median(bulk_warm_runs) * 1e3
+        bulk_cold_ms = statistics.median(bulk_cold_runs) * 1e3
+        bulk = "bulk consent check of 1,000 users"
         report(
             self.stdout,
-            name="consent check, warm (process memory)",
-            value=warm * 1e6,
-            unit="µs",
-            goal="<= 50",
-        )
-        report(
-            self.stdout,
-            name="consent check, warm in Redis only (median)",
-            value=statistics.median(redis_warm) * 1e6,
-            unit="µs",
-        )
-        report(
-            self.stdout,
-            name="consent check, cold from PostgreSQL (median)",
-            value=statistics.median(cold) * 1e6,
-            unit="µs",
-        )
-        report(
-            self.stdout,
-            name="bulk consent check of 1,000 users, warm (median)",
-            value=statistics.median(bulk_warm_runs) * 1e3,
-            unit="ms",
-            goal="<= 20",
-        )
-        report(
-            self.stdout,
-            name="bulk consent check of 1,000 users, cold (median)",
-            value=statistics.median(bulk_cold_runs) * 1e3,
-            unit="ms",
-            goal="<= 20",
+            [
+                Figure("consent check, warm (process memory)", warm * 1e6, "µs", "<= 50"),
+                Figure("consent check, warm in Redis only (median)", redis_us, "µs"),
+                Figure("consent check, cold from PostgreSQL (median)", cold_us, "µs"),
+                Figure(f"{bulk}, warm (median)", bulk_warm_ms, "ms", "<= 20"),
+                Figure(f"{bulk}, cold (median)", bulk_cold_ms, "ms", "<= 20"),
+            ],
         )

@@ -27,18 +27,20 @@ from django.test.utils import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from bench.data import PAGE_USER_PREFIX, PAGE_USERS, page_users
-from bench.loadtest import Load, compare, gunicorn_server
-from bench.results import report
-from consents.models import Channel, LedgerHead, PolicyAcceptance, Purpose
-from consents.selectors import version_in_force
-from consents.services import consent_grant, policy_accept
-from requests.deadlines import due_date
+from bench.data import (
+    PAGE_USER_PREFIX,
+    PAGE_USERS,
+    accept_and_consent,
+    page_users,
+    verified_request,
+)
+from bench.loadtest import Load, add_load_arguments, compare, gunicorn_server
+from bench.results import Figure, report
 from requests.models import PrivacyRequest
 
 RECORDS = 1_000_000
 MEASURED_RECORDS = 400
-GOAL_RATIO = 0.5
+GOAL_RATIO = ">= 0.5"
 PAGES = [
     ("home page", "home"),
     ("Account Settings", "accounts:settings"),
@@ -73,9 +75,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--users", type=int, default=PAGE_USERS)
         parser.add_argument("--records", type=int, default=RECORDS)
-        parser.add_argument("--rounds", type=int, default=3)
-        parser.add_argument("--seconds", type=float, default=3.0)
-        parser.add_argument("--clients", type=int, default=4)
+        add_load_arguments(parser)
 
     def handle(self, *args, users, records, rounds, seconds, clients, **options):
         if connection.vendor != "postgresql" or not settings.REDIS_URL:
@@ -97,20 +97,13 @@ class Command(BaseCommand):
                     seconds=seconds,
                     clients=clients,
                 )
+                page = f"page {path} ({name})"
                 report(
                     self.stdout,
-                    name=f"page {path} ({name}), signed in",
-                    value=page_rps,
-                    unit="requests/s",
-                    ndigits=0,
-                )
-                report(
-                    self.stdout,
-                    name=f"page {path} ({name}) ÷ trivial page",
-                    value=ratio,
-                    unit="ratio",
-                    goal=f">= {GOAL_RATIO}",
-                    ndigits=2,
+                    [
+                        Figure(f"{page}, signed in", page_rps, "requests/s"),
+                        Figure(f"{page} ÷ trivial page", ratio, "ratio", GOAL_RATIO),
+                    ],
                 )
                 self.stdout.write(f"  (the trivial page meanwhile: {floor_rps:,.0f} requests/s)")
 
@@ -153,38 +146,20 @@ class Command(BaseCommand):
     @transaction.atomic
     def _measured_user(self, user) -> None:
         """Policy accepted, two consents given, a few requests: a page with something on it."""
-        LedgerHead.objects.get_or_create(id=1)
-        version = version_in_force()
-        if (
-            version is not None
-            and not PolicyAcceptance.objects.filter(
-                user=user, version=version, express=True
-            ).exists()
-        ):
-            policy_accept(user=user, version=version, channel=Channel.SIGNUP)
+        accept_and_consent(user, purposes=2)
         if not user.nickname:
             user.nickname = "基准用户"
             user.save(update_fields=["nickname"])
-        for purpose in Purpose.objects.filter(kind=Purpose.Kind.ADDITIONAL, is_active=True)[:2]:
-            consent_grant(
-                user=user, purpose=purpose, channel=Channel.SELF_SERVICE, separately_confirmed=True
-            )
         if PrivacyRequest.objects.filter(user=user).exists():
             return
-        now = timezone.now()
         for kind, status in [
             (PrivacyRequest.Kind.QUESTION, PrivacyRequest.Status.SUBMITTED),
             (PrivacyRequest.Kind.QUESTION, PrivacyRequest.Status.IN_PROGRESS),
             (PrivacyRequest.Kind.CORRECTION, PrivacyRequest.Status.SUBMITTED),
             (PrivacyRequest.Kind.ACCESS, PrivacyRequest.Status.WITHDRAWN),
         ]:
-            PrivacyRequest.objects.create(
-                user=user,
-                kind=kind,
-                status=status,
-                details="你们保存了我的哪些信息？",
-                verified_at=now,
-                due_on=due_date(now),
+            verified_request(
+                user=user, kind=kind, status=status, details="你们保存了我的哪些信息？"
             )
 
     # --- signing in ----------------------------------------------------------------------

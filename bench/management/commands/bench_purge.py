@@ -29,15 +29,15 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import BrowsingRecord
-from bench.results import report
+from bench.results import Figure, report
 from privacyportal.registry import registry
 from privacyportal.retention import BATCH_SIZE, purge_run
 
 BENCH_PREFIX = "+861720000000"
 BENCH_USERS = 4
 IN_PERIOD_ROWS = 20_000
-GOAL_RATIO = 1.5
-GOAL_LONGEST_MS = 1000
+GOAL_RATIO = "<= 1.5"
+GOAL_LONGEST_MS = "<= 1000"
 
 INSERT = """
 INSERT INTO accounts_browsingrecord (user_id, kind, text, path, occurred_at, source)
@@ -92,56 +92,24 @@ class Command(BaseCommand):
         kept_after_raw = self._count(users)
 
         ratio = purge_seconds / raw_seconds if raw_seconds else float("inf")
+        kept = f"purge: rows within their period kept (of {IN_PERIOD_ROWS:,})"
         report(
             self.stdout,
-            name=f"purge of {result.rows:,} rows: time",
-            value=purge_seconds,
-            unit="s",
-            ndigits=2,
-        )
-        report(
-            self.stdout,
-            name=f"purge: raw DELETE of the same {raw_rows:,} rows: time",
-            value=raw_seconds,
-            unit="s",
-            ndigits=2,
-        )
-        report(
-            self.stdout,
-            name="purge ÷ raw DELETE, time",
-            value=ratio,
-            unit="ratio",
-            goal=f"<= {GOAL_RATIO}",
-            ndigits=2,
-        )
-        report(
-            self.stdout,
-            name=f"purge: longest transaction (of {result.batches:,})",
-            value=result.longest_batch_ms,
-            unit="ms",
-            goal=f"<= {GOAL_LONGEST_MS}",
-            ndigits=0,
-        )
-        report(
-            self.stdout,
-            name=f"purge: rows within their period kept (of {IN_PERIOD_ROWS:,}), after the purge",
-            value=kept_after_purge,
-            unit="rows",
-            ndigits=0,
-        )
-        report(
-            self.stdout,
-            name=f"purge: rows within their period kept (of {IN_PERIOD_ROWS:,}), after the raw DELETE",
-            value=kept_after_raw,
-            unit="rows",
-            ndigits=0,
-        )
-        report(
-            self.stdout,
-            name=f"purge: inserting {rows:,} rows (reference)",
-            value=insert_seconds,
-            unit="s",
-            ndigits=2,
+            [
+                Figure(f"purge of {result.rows:,} rows: time", purge_seconds, "s"),
+                Figure(f"purge: raw DELETE of the same {raw_rows:,} rows: time", raw_seconds, "s"),
+                Figure("purge ÷ raw DELETE, time", ratio, "ratio", GOAL_RATIO),
+                Figure(
+                    f"purge: longest transaction (of {result.batches:,})",
+                    result.longest_batch_ms,
+                    "ms",
+                    GOAL_LONGEST_MS,
+                    ndigits=0,
+                ),
+                Figure(f"{kept}, after the purge", kept_after_purge, "rows"),
+                Figure(f"{kept}, after the raw DELETE", kept_after_raw, "rows"),
+                Figure(f"purge: inserting {rows:,} rows (reference)", insert_seconds, "s"),
+            ],
         )
         self._clear(users)
 

@@ -35,8 +35,6 @@ class ServiceTokenCreateForm(forms.Form):
 
 
 class StateFilter(DateSetFilter):
-    title = _("state")
-    parameter_name = "state"
     date_field = "revoked_at"
     unset = ("live", _("Live"))
     isset = ("revoked", _("Revoked"))

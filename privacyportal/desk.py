@@ -6,10 +6,12 @@
   message, not a 500.
 - ``ConditionSearch`` and ``PhoneSearch``: a search box answered by one condition, the way
   staff type numbers ("138 0013-8000", "+86 …").
-- ``DeskActions``: changelist actions that run a service over the selection (each refusal an
-  error message, the rest one success message), with an intermediate page for the actions
-  that ask for a form or a confirmation, as Django's own ``delete_selected`` does;
-  ``DeskButtons``: the same actions as buttons on an object's page.
+- ``DeskAction``: a changelist action declared in a few lines: it runs a service over the
+  selection (each refusal an error message, the rest one success message), after an
+  intermediate page when it asks for a form or a confirmation, as Django's own
+  ``delete_selected`` does; ``DeskActions`` runs it, ``DeskButtons`` shows the same actions
+  as buttons on an object's page.
+- ``staff_text``: what staff write on an action page (a reason, a note, an answer).
 - ``DateSetFilter``: a list filter on whether a date is set (live or revoked, active or
   released).
 
@@ -18,7 +20,7 @@ The kernel imports no app: each admin names its own service error class and temp
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 
 from django import forms
 from django.contrib import admin, messages
@@ -29,6 +31,9 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from .staff_access import require_recent_reauthentication
 
 
 def normalise_phone_search(term: str) -> str:
@@ -143,6 +148,10 @@ class DateSetFilter(admin.SimpleListFilter):
     """Two choices on whether ``date_field`` is set: ``unset`` and ``isset`` are each a
     (value, label) pair, e.g. ("live", _("Live")) and ("revoked", _("Revoked"))."""
 
+    # Whether the date is set is the row's state (a token live or revoked, a hold active or
+    # released): the filter's name, unless an admin says otherwise.
+    title = _("state")
+    parameter_name = "state"
     date_field = ""
     unset: tuple[str, str] = ("", "")
     isset: tuple[str, str] = ("", "")
@@ -169,45 +178,128 @@ class AdminUrls:
         )
 
 
-class DeskActions(AdminUrls):
-    """Actions that call a service for each selected object, and their pages.
+def staff_text(label, *, help_text, rows: int = 4, required: bool = True) -> forms.CharField:
+    """What a staff member writes on an action page (a reason, a note, an answer): a text box
+    of ``rows`` lines, its ``help_text`` saying who reads it."""
+    return forms.CharField(
+        label=label,
+        widget=forms.Textarea(attrs={"rows": rows}),
+        help_text=help_text,
+        required=required,
+    )
 
-    An admin sets ``service_error`` (the error its services raise, with a ``message``) and
-    ``action_template`` (the intermediate page: the selection, the form if any, a confirm
-    button that posts the same action back with post=yes, so the permission check and the
-    service call stay the action's own).
+
+class DeskAction:
+    """A changelist action that runs ``service`` over the selection, declared in the admin's
+    class body (``start_requests = DeskAction(services.request_start, …)``).
+
+    ``description`` and ``permission`` are what ``@admin.action`` takes; ``done`` is the
+    success message, an ``ngettext_lazy`` counting "count" (the admin's ``done_message`` fills
+    it). With a ``title``, the action first shows its intermediate page: ``submit`` labels its
+    confirm button, ``form``'s cleaned data are the service's keyword arguments,
+    ``context(queryset)`` adds what the page shows, ``template`` replaces the admin's
+    ``action_template``. ``reauthenticate``: the password again before the service runs, for
+    what cannot be undone. ``button`` labels the action's button on an object's page (the
+    description otherwise). Nothing here writes audit rows: the services do, in their own
+    transactions.
+    """
+
+    def __init__(
+        self,
+        service: Callable[..., object],
+        *,
+        description,
+        permission: str,
+        done,
+        title="",
+        submit="",
+        form: type[forms.Form] | None = None,
+        context: Callable[[object], dict] | None = None,
+        template: str = "",
+        reauthenticate: bool = False,
+        button="",
+    ):
+        self.service, self.done = service, done
+        self.title, self.submit, self.form = title, submit, form
+        self.context, self.template = context, template
+        self.reauthenticate = reauthenticate
+        # What @admin.action sets, read by the admin's get_actions and its checks.
+        self.short_description = description
+        self.allowed_permissions = (permission,)
+        self.button = button or description
+
+    def __set_name__(self, owner, name):
+        # The action's name is its attribute's: the intermediate page posts it back.
+        self.__name__ = name
+
+    def __call__(self, model_admin, request, queryset):
+        confirmed = bool(request.POST.get("post"))
+        form = None
+        if self.form is not None:
+            form = self.form(request.POST) if confirmed else self.form()
+        if self.title and not (confirmed and (form is None or form.is_valid())):
+            return model_admin.action_page(
+                request,
+                queryset,
+                action=self.__name__,
+                title=self.title,
+                submit=self.submit,
+                form=form,
+                template=self.template,
+                **(self.context(queryset) if self.context else {}),
+            )
+        if self.reauthenticate:
+            require_recent_reauthentication(request)
+        arguments = form.cleaned_data if form is not None else {}
+        return model_admin.run_selected(request, queryset, self.service, self.done, **arguments)
+
+
+class DeskActions(AdminUrls):
+    """What runs the admin's ``DeskAction``s, and their intermediate pages.
+
+    An admin sets ``service_error`` (the error its services raise, with a ``message``),
+    ``service_object`` (the keyword its services take the object by) and ``action_template``
+    (the intermediate page: the selection, the form if any, a confirm button that posts the
+    same action back with post=yes, so the permission check and the service call stay the
+    action's own). It may say which rows the services go through (``service_objects``), how
+    a message names an object (``object_label``) and what the success message says of those
+    done (``done_message``).
     """
 
     service_error: type[Exception]  # set by each admin: the error its services raise
+    service_object = ""
     action_template = ""
 
-    def run_service(
-        self,
-        request,
-        objects: Iterable,
-        call: Callable[[object], object],
-        *,
-        label: Callable[[object], str],
-        success: Callable[[list], str],
-    ) -> list:
-        """``call(obj)`` for each object; each refusal becomes an error message naming the
-        object by ``label``; those that went through get one message, ``success(done)``."""
+    def service_objects(self, queryset):
+        """The selection as the services go through it."""
+        return queryset.order_by("pk")
+
+    def object_label(self, obj) -> str:
+        return str(obj)
+
+    def done_message(self, message, done: list) -> str:
+        return message % {"count": len(done)}
+
+    def run_selected(self, request, queryset, service, message, **arguments):
+        """``service`` for each selected object, by the staff member; each refusal becomes an
+        error message naming the object, those that went through get one ``message``. Then
+        back to the object's page when the action was asked from there."""
         done = []
-        for obj in objects:
+        for obj in self.service_objects(queryset):
             try:
-                call(obj)
+                service(**{self.service_object: obj}, actor=request.user, **arguments)
             except self.service_error as error:
                 self.message_user(
                     request,
                     gettext("%(item)s: %(message)s")
-                    % {"item": label(obj), "message": error.message},
+                    % {"item": self.object_label(obj), "message": error.message},
                     messages.ERROR,
                 )
             else:
                 done.append(obj)
         if done:
-            self.message_user(request, success(done), messages.SUCCESS)
-        return done
+            self.message_user(request, self.done_message(message, done), messages.SUCCESS)
+        return self.back_to_change(request)
 
     def back_to_change(self, request):
         """From an object's page, back to that page; from the list, back to the list."""
@@ -221,12 +313,13 @@ class DeskActions(AdminUrls):
         """The selected objects as the intermediate page lists them."""
         return list(queryset.order_by("pk"))
 
-    def action_page(self, request, queryset, *, action, title, submit, form=None, **ctx):
-        """The intermediate page of ``action`` over the selection (``template`` in ``ctx``
-        replaces ``action_template``)."""
+    def action_page(
+        self, request, queryset, *, action, title, submit, form=None, template="", **ctx
+    ):
+        """The intermediate page of ``action`` over the selection (``template`` replaces
+        ``action_template``)."""
         selected = self.action_selection(queryset)
         from_change = bool(request.POST.get("_return_to_change")) and len(selected) == 1
-        template = ctx.pop("template", None) or self.action_template
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -246,17 +339,7 @@ class DeskActions(AdminUrls):
             **ctx,
         }
         request.current_app = self.admin_site.name
-        return TemplateResponse(request, template, context)
-
-    def form_action(self, request, queryset, form_class, *, run, **page):
-        """An action with a form on its intermediate page: show it, then ``run(cleaned_data)``."""
-        if request.POST.get("post"):
-            form = form_class(request.POST)
-            if form.is_valid():
-                return run(form.cleaned_data)
-        else:
-            form = form_class()
-        return self.action_page(request, queryset, form=form, **page)
+        return TemplateResponse(request, template or self.action_template, context)
 
 
 class DeskButtons(DeskActions):
@@ -268,11 +351,12 @@ class DeskButtons(DeskActions):
         return {}
 
     def desk_buttons(self, request, obj) -> Sequence[tuple[str, str]]:
-        """(name, label) of each action the staff member may run that applies to ``obj``."""
+        """(name, label) of each action the staff member may run that applies to ``obj``: the
+        action's ``button`` label, or its description."""
         applies = self.actions_applying(request, obj)
         allowed = self.get_actions(request)
         return [
-            (name, allowed[name][2])
+            (name, getattr(allowed[name][0], "button", allowed[name][2]))
             for name in self.actions
             if name in allowed and applies.get(name)
         ]

@@ -26,9 +26,14 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from privacyportal.desk import DeskButtons, ReadOnlyAdmin, ReadOnlyInline, phone_condition
+from privacyportal.desk import (
+    DeskAction,
+    DeskButtons,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    phone_condition,
+)
 from privacyportal.registry import registry
-from privacyportal.staff_access import require_recent_reauthentication
 from privacyportal.templatetags.phones import phone_display
 
 from .. import corrections, propagation, services, timeline
@@ -328,207 +333,114 @@ class PrivacyRequestAdmin(DeskButtons, ReadOnlyAdmin):
 
     # --- running a service over the selection --------------------------------------------
 
-    def _run(self, request, queryset, service, success, **kwargs):
-        """Call ``service`` for each selected request; report what worked and each refusal."""
-        self.run_service(
-            request,
-            queryset.order_by("pk"),
-            lambda privacy_request: service(
-                privacy_request=privacy_request, actor=request.user, **kwargs
-            ),
-            label=reference_short,
-            success=lambda done: (
-                success % {"count": len(done), "references": ", ".join(map(reference_short, done))}
-            ),
-        )
-        return self.back_to_change(request)
+    service_object = "privacy_request"
+
+    def object_label(self, obj) -> str:
+        return reference_short(obj)
+
+    def done_message(self, message, done: list) -> str:
+        return message % {"count": len(done), "references": ", ".join(map(reference_short, done))}
 
     def action_selection(self, queryset) -> list:
         return list(queryset.select_related("user").order_by("pk"))
 
     # --- the actions ---------------------------------------------------------------------
 
-    @admin.action(description=_("Assign to me"), permissions=["work"])
-    def assign_to_me(self, request, queryset):
-        return self._run(
-            request,
-            queryset,
-            lambda *, privacy_request, actor: services.request_assign(
-                privacy_request=privacy_request, assignee=actor, actor=actor
-            ),
-            ngettext_lazy(
-                "%(count)d request assigned to you: %(references)s.",
-                "%(count)d requests assigned to you: %(references)s.",
-                "count",
-            ),
-        )
-
-    @admin.action(description=_("Start work"), permissions=["work"])
-    def start_requests(self, request, queryset):
-        return self._run(
-            request,
-            queryset,
-            services.request_start,
-            ngettext_lazy(
-                "%(count)d request started: %(references)s.",
-                "%(count)d requests started: %(references)s.",
-                "count",
-            ),
-        )
-
-    @admin.action(description=_("Extend the deadline…"), permissions=["work"])
-    def extend_requests(self, request, queryset):
-        return self.form_action(
-            request,
-            queryset,
-            ExtendForm,
-            action="extend_requests",
-            title=gettext("Extend the deadline"),
-            submit=gettext("Extend"),
-            run=lambda data: self._run(
-                request,
-                queryset,
-                services.request_extend,
-                ngettext_lazy(
-                    "%(count)d deadline extended, the user was told why: %(references)s.",
-                    "%(count)d deadlines extended, the users were told why: %(references)s.",
-                    "count",
-                ),
-                reason=data["reason"],
-            ),
-        )
-
-    @admin.action(description=_("Reject…"), permissions=["work"])
-    def reject_requests(self, request, queryset):
-        return self.form_action(
-            request,
-            queryset,
-            RejectForm,
-            action="reject_requests",
-            title=gettext("Reject"),
-            submit=gettext("Reject"),
-            questions=_questions(queryset),
-            run=lambda data: self._run(
-                request,
-                queryset,
-                services.request_reject,
-                ngettext_lazy(
-                    "%(count)d request rejected: %(references)s.",
-                    "%(count)d requests rejected: %(references)s.",
-                    "count",
-                ),
-                reason=data["reason"],
-                text=data["text"],
-            ),
-        )
-
-    @admin.action(description=_("Complete with an answer…"), permissions=["work"])
-    def complete_requests(self, request, queryset):
-        return self.form_action(
-            request,
-            queryset,
-            CompleteForm,
-            action="complete_requests",
-            title=gettext("Complete with an answer"),
-            submit=gettext("Complete"),
-            questions=_questions(queryset),
-            run=lambda data: self._run(
-                request,
-                queryset,
-                services.request_complete,
-                ngettext_lazy(
-                    "%(count)d request completed: %(references)s.",
-                    "%(count)d requests completed: %(references)s.",
-                    "count",
-                ),
-                answer=data["answer"],
-            ),
-        )
-
-    @admin.action(description=_("Approve deletion…"), permissions=["approve_deletion"])
-    def approve_deletions(self, request, queryset):
-        if request.POST.get("post"):
-            # Erasure cannot be undone: the password (or a code) again, unless given just now.
-            # Asked at the confirming POST, which allauth keeps and carries out afterwards (the
-            # confirmation page posts to the address it is shown at).
-            require_recent_reauthentication(request)
-            return self._run(
-                request,
-                queryset,
-                services.deletion_approve,
-                ngettext_lazy(
-                    "%(count)d deletion carried out: %(references)s.",
-                    "%(count)d deletions carried out: %(references)s.",
-                    "count",
-                ),
-            )
-        rows = [
-            {
-                "request": privacy_request,
-                "scope": _scope_labels(privacy_request),
-                "hold": services.active_hold(privacy_request.user),
-                # The very plan the approval carries out (one rule, one place).
-                "notices": [
-                    {
-                        "recipient": planned.recipient,
-                        "categories": timeline.join_list(
-                            timeline.category_names(planned.categories)
-                        ),
-                    }
-                    for planned in propagation.deletion_notice_plan(privacy_request=privacy_request)
-                ],
-            }
-            for privacy_request in queryset.select_related("user").order_by("pk")
-        ]
-        return self.action_page(
-            request,
-            queryset,
-            action="approve_deletions",
-            title=gettext("Approve deletion"),
-            submit=gettext("Yes, erase it"),
-            template="admin/requests/privacyrequest/approve_deletion.html",
-            rows=rows,
-        )
-
-    @admin.action(description=_("Apply correction…"), permissions=["apply_correction"])
-    def apply_corrections(self, request, queryset):
-        if request.POST.get("post"):
-            return self._run(
-                request,
-                queryset,
-                services.correction_apply,
-                ngettext_lazy(
-                    "%(count)d correction applied: %(references)s.",
-                    "%(count)d corrections applied: %(references)s.",
-                    "count",
-                ),
-            )
-        rows = []
-        for privacy_request in queryset.select_related("user").order_by("pk"):
-            field = corrections.FIELDS.get(privacy_request.correction_field)
-            applicable = (
-                privacy_request.kind == Kind.CORRECTION
-                and field is not None
-                and field.apply is not None
-            )
-            rows.append(
-                {
-                    "request": privacy_request,
-                    "field": field.label if field else privacy_request.correction_field,
-                    "applicable": applicable,
-                    "current": field.current(privacy_request.user) if applicable else "",
-                    "proposed": privacy_request.correction_value,
-                }
-            )
-        return self.action_page(
-            request,
-            queryset,
-            action="apply_corrections",
-            title=gettext("Apply correction"),
-            submit=gettext("Apply"),
-            template="admin/requests/privacyrequest/apply_correction.html",
-            rows=rows,
-        )
+    assign_to_me = DeskAction(
+        lambda *, privacy_request, actor: services.request_assign(
+            privacy_request=privacy_request, assignee=actor, actor=actor
+        ),
+        description=_("Assign to me"),
+        permission="work",
+        done=ngettext_lazy(
+            "%(count)d request assigned to you: %(references)s.",
+            "%(count)d requests assigned to you: %(references)s.",
+            "count",
+        ),
+    )
+    start_requests = DeskAction(
+        services.request_start,
+        description=_("Start work"),
+        permission="work",
+        done=ngettext_lazy(
+            "%(count)d request started: %(references)s.",
+            "%(count)d requests started: %(references)s.",
+            "count",
+        ),
+    )
+    extend_requests = DeskAction(
+        services.request_extend,
+        description=_("Extend the deadline…"),
+        permission="work",
+        title=_("Extend the deadline"),
+        submit=_("Extend"),
+        form=ExtendForm,
+        done=ngettext_lazy(
+            "%(count)d deadline extended, the user was told why: %(references)s.",
+            "%(count)d deadlines extended, the users were told why: %(references)s.",
+            "count",
+        ),
+    )
+    reject_requests = DeskAction(
+        services.request_reject,
+        description=_("Reject…"),
+        permission="work",
+        title=_("Reject"),
+        submit=_("Reject"),
+        form=RejectForm,
+        context=lambda queryset: {"questions": _questions(queryset)},
+        done=ngettext_lazy(
+            "%(count)d request rejected: %(references)s.",
+            "%(count)d requests rejected: %(references)s.",
+            "count",
+        ),
+    )
+    complete_requests = DeskAction(
+        services.request_complete,
+        description=_("Complete with an answer…"),
+        permission="work",
+        title=_("Complete with an answer"),
+        submit=_("Complete"),
+        form=CompleteForm,
+        context=lambda queryset: {"questions": _questions(queryset)},
+        done=ngettext_lazy(
+            "%(count)d request completed: %(references)s.",
+            "%(count)d requests completed: %(references)s.",
+            "count",
+        ),
+    )
+    # Erasure cannot be undone: the password (or a code) again, unless given just now. Asked
+    # at the confirming POST, which allauth keeps and carries out afterwards (the
+    # confirmation page posts to the address it is shown at).
+    approve_deletions = DeskAction(
+        services.deletion_approve,
+        description=_("Approve deletion…"),
+        permission="approve_deletion",
+        title=_("Approve deletion"),
+        submit=_("Yes, erase it"),
+        template="admin/requests/privacyrequest/approve_deletion.html",
+        context=lambda queryset: {"rows": _deletion_rows(queryset)},
+        reauthenticate=True,
+        done=ngettext_lazy(
+            "%(count)d deletion carried out: %(references)s.",
+            "%(count)d deletions carried out: %(references)s.",
+            "count",
+        ),
+    )
+    apply_corrections = DeskAction(
+        services.correction_apply,
+        description=_("Apply correction…"),
+        permission="apply_correction",
+        title=_("Apply correction"),
+        submit=_("Apply"),
+        template="admin/requests/privacyrequest/apply_correction.html",
+        context=lambda queryset: {"rows": _correction_rows(queryset)},
+        done=ngettext_lazy(
+            "%(count)d correction applied: %(references)s.",
+            "%(count)d corrections applied: %(references)s.",
+            "count",
+        ),
+    )
 
 
 def _questions(queryset) -> list[dict]:
@@ -545,6 +457,49 @@ def _questions(queryset) -> list[dict]:
                 "request": privacy_request,
                 "correction_field": field_label,
                 "correction_value": privacy_request.correction_value,
+            }
+        )
+    return rows
+
+
+def _deletion_rows(queryset) -> list[dict]:
+    """Each selected deletion as its approval page shows it: the scope, a hold, the notices."""
+    return [
+        {
+            "request": privacy_request,
+            "scope": _scope_labels(privacy_request),
+            "hold": services.active_hold(privacy_request.user),
+            # The very plan the approval carries out (one rule, one place).
+            "notices": [
+                {
+                    "recipient": planned.recipient,
+                    "categories": timeline.join_list(timeline.category_names(planned.categories)),
+                }
+                for planned in propagation.deletion_notice_plan(privacy_request=privacy_request)
+            ],
+        }
+        for privacy_request in queryset.select_related("user").order_by("pk")
+    ]
+
+
+def _correction_rows(queryset) -> list[dict]:
+    """Each selected correction as its page shows it: the current and the proposed value, or
+    that the desk cannot apply it."""
+    rows = []
+    for privacy_request in queryset.select_related("user").order_by("pk"):
+        field = corrections.FIELDS.get(privacy_request.correction_field)
+        applicable = (
+            privacy_request.kind == Kind.CORRECTION
+            and field is not None
+            and field.apply is not None
+        )
+        rows.append(
+            {
+                "request": privacy_request,
+                "field": field.label if field else privacy_request.correction_field,
+                "applicable": applicable,
+                "current": field.current(privacy_request.user) if applicable else "",
+                "proposed": privacy_request.correction_value,
             }
         )
     return rows

@@ -9,6 +9,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from privacyportal.desk import staff_text
+
 from ..deadlines import due_date
 from ..models import PrivacyRequest
 
@@ -80,9 +82,8 @@ class AssigneeFilter(admin.SimpleListFilter):
 
 
 class ExtendForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason for the extension"),
-        widget=forms.Textarea(attrs={"rows": 4}),
+    reason = staff_text(
+        _("Reason for the extension"),
         help_text=_("The user sees this reason on the request's timeline and is told by SMS."),
     )
 
@@ -91,19 +92,18 @@ class RejectForm(forms.Form):
     reason = forms.ChoiceField(
         label=_("Reason"), choices=[("", "---------"), *PrivacyRequest.RejectionReason.choices]
     )
-    text = forms.CharField(
-        label=_("Explanation"),
-        widget=forms.Textarea(attrs={"rows": 4}),
-        required=False,
+    text = staff_text(
+        _("Explanation"),
         help_text=_(
             "Shown to the user with the reason and where to complain; needed for “Other reason”."
         ),
+        required=False,
     )
 
 
 class CompleteForm(forms.Form):
-    answer = forms.CharField(
-        label=_("Answer to the user"),
-        widget=forms.Textarea(attrs={"rows": 6}),
+    answer = staff_text(
+        _("Answer to the user"),
         help_text=_("The user sees this answer on the request's timeline."),
+        rows=6,
     )

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin import helpers
-from django.contrib.admin.utils import unquote
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext_lazy
 
-from privacyportal.desk import DateSetFilter, DeskActions, PhoneSearch, ServiceErrorAsMessage
-from privacyportal.staff_access import require_recent_reauthentication
+from privacyportal.desk import (
+    DateSetFilter,
+    DeskAction,
+    DeskButtons,
+    PhoneSearch,
+    ServiceErrorAsMessage,
+)
 
 from .. import services
 from ..models import LegalHold
@@ -33,24 +36,24 @@ class LegalHoldForm(forms.ModelForm):
 
 
 class ActiveHoldFilter(DateSetFilter):
-    title = _("state")
-    parameter_name = "state"
     date_field = "released_at"
     unset = ("active", _("Active"))
     isset = ("released", _("Released"))
 
 
 @admin.register(LegalHold)
-class LegalHoldAdmin(ServiceErrorAsMessage, PhoneSearch, DeskActions, admin.ModelAdmin):
+class LegalHoldAdmin(ServiceErrorAsMessage, PhoneSearch, DeskButtons, admin.ModelAdmin):
     """Holds are set and released through the services (audit rows); never edited or deleted.
 
     A refused hold (``RequestError``) is an error message: the admin saves in its own atomic
-    block, so nothing of it remains. The page's "Release this hold" button is its own
-    template's (``legalhold/change_form.html``), not the desk's buttons.
+    block, so nothing of it remains. A hold still active has the desk's "Release this hold"
+    button on its page.
     """
 
     form = LegalHoldForm
     service_error = services.RequestError
+    service_object = "hold"
+    change_form_template = "admin/requests/desk_change_form.html"
     list_display = ["user", "reason", "set_by", "set_at", "released_at"]
     list_select_related = ["user", "set_by"]
     list_filter = [ActiveHoldFilter]
@@ -85,28 +88,20 @@ class LegalHoldAdmin(ServiceErrorAsMessage, PhoneSearch, DeskActions, admin.Mode
         hold = services.legal_hold_set(user=obj.user, reason=obj.reason, actor=request.user)
         obj.pk, obj.set_by, obj.set_at, obj.reason = hold.pk, hold.set_by, hold.set_at, hold.reason
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = dict(extra_context or {})
-        hold = self.get_object(request, unquote(object_id))
-        if hold is not None and hold.released_at is None and self.has_release_permission(request):
-            extra_context["release_changelist_url"] = self.admin_url("changelist")
-            extra_context["action_checkbox_name"] = helpers.ACTION_CHECKBOX_NAME
-        return super().change_view(request, object_id, form_url, extra_context)
+    def service_objects(self, queryset):
+        return queryset.select_related("user").order_by("pk")
 
-    @admin.action(description=_("Release the selected holds"), permissions=["release"])
-    def release_holds(self, request, queryset):
-        # A released hold lets erasure go ahead.
-        require_recent_reauthentication(request)
-        released = self.run_service(
-            request,
-            queryset.select_related("user").order_by("pk"),
-            lambda hold: services.legal_hold_release(hold=hold, actor=request.user),
-            label=str,
-            success=lambda done: (
-                ngettext(
-                    "%(count)d legal hold released.", "%(count)d legal holds released.", len(done)
-                )
-                % {"count": len(done)}
-            ),
-        )
-        return self.back_to_change(request) if released else None
+    def actions_applying(self, request, obj) -> dict[str, bool]:
+        return {"release_holds": obj.released_at is None}
+
+    # A released hold lets erasure go ahead.
+    release_holds = DeskAction(
+        services.legal_hold_release,
+        description=_("Release the selected holds"),
+        permission="release",
+        button=_("Release this hold"),
+        reauthenticate=True,
+        done=ngettext_lazy(
+            "%(count)d legal hold released.", "%(count)d legal holds released.", "count"
+        ),
+    )

@@ -12,11 +12,18 @@ from django.contrib import admin
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from consents.models import DataCategory
-from privacyportal.desk import ConditionSearch, DeskButtons, ReadOnlyAdmin, ReadOnlyInline
+from privacyportal.desk import (
+    ConditionSearch,
+    DeskAction,
+    DeskButtons,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    staff_text,
+)
 
 from .. import propagation
 from ..models import DeletionNotice, NoticeAttempt
@@ -24,9 +31,8 @@ from .desk import reference_condition, reference_short
 
 
 class MarkSentForm(forms.Form):
-    note = forms.CharField(
-        label=_("How and when the notice was sent"),
-        widget=forms.Textarea(attrs={"rows": 4}),
+    note = staff_text(
+        _("How and when the notice was sent"),
         help_text=_(
             "The evidence: the channel and address used, the date, a reference to the message. "
             "Staff only."
@@ -35,9 +41,8 @@ class MarkSentForm(forms.Form):
 
 
 class CloseNoticeForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason for closing"),
-        widget=forms.Textarea(attrs={"rows": 4}),
+    reason = staff_text(
+        _("Reason for closing"),
         help_text=_("The user sees this reason on the request's page and timeline."),
     )
 
@@ -148,18 +153,18 @@ class DeletionNoticeAdmin(ConditionSearch, DeskButtons, ReadOnlyAdmin):
             "close_notices": not obj.is_done,
         }
 
-    def _run(self, request, queryset, service, success, **kwargs):
-        """Call ``service`` for each selected notice; report what worked and each refusal."""
-        self.run_service(
-            request,
-            queryset.select_related("request", "recipient").order_by("pk"),
-            lambda notice: service(notice=notice, actor=request.user, **kwargs),
-            label=_notice_label,
-            success=lambda done: (
-                success % {"count": len(done), "notices": "; ".join(map(_notice_label, done))}
-            ),
-        )
-        return self.back_to_change(request)
+    # --- running a service over the selection --------------------------------------------
+
+    service_object = "notice"
+
+    def service_objects(self, queryset):
+        return queryset.select_related("request", "recipient").order_by("pk")
+
+    def object_label(self, obj) -> str:
+        return _notice_label(obj)
+
+    def done_message(self, message, done: list) -> str:
+        return message % {"count": len(done), "notices": "; ".join(map(_notice_label, done))}
 
     def action_selection(self, queryset) -> list:
         selected = list(queryset.select_related("request", "recipient").order_by("pk"))
@@ -169,60 +174,41 @@ class DeletionNoticeAdmin(ConditionSearch, DeskButtons, ReadOnlyAdmin):
 
     # --- the actions ---------------------------------------------------------------------
 
-    @admin.action(description=_("Retry"), permissions=["act"])
-    def retry_notices(self, request, queryset):
-        return self._run(
-            request,
-            queryset,
-            propagation.notice_retry,
-            ngettext_lazy(
-                "%(count)d notice queued to be sent again: %(notices)s.",
-                "%(count)d notices queued to be sent again: %(notices)s.",
-                "count",
-            ),
-        )
-
-    @admin.action(description=_("Mark as sent by hand…"), permissions=["act"])
-    def mark_notices_sent(self, request, queryset):
-        return self.form_action(
-            request,
-            queryset,
-            MarkSentForm,
-            action="mark_notices_sent",
-            title=gettext("Mark as sent by hand"),
-            submit=gettext("Mark as sent"),
-            show_contact=True,
-            run=lambda data: self._run(
-                request,
-                queryset,
-                propagation.notice_mark_sent,
-                ngettext_lazy(
-                    "%(count)d notice marked as sent by hand: %(notices)s.",
-                    "%(count)d notices marked as sent by hand: %(notices)s.",
-                    "count",
-                ),
-                note=data["note"],
-            ),
-        )
-
-    @admin.action(description=_("Close with a reason…"), permissions=["act"])
-    def close_notices(self, request, queryset):
-        return self.form_action(
-            request,
-            queryset,
-            CloseNoticeForm,
-            action="close_notices",
-            title=gettext("Close with a reason"),
-            submit=gettext("Close"),
-            run=lambda data: self._run(
-                request,
-                queryset,
-                propagation.notice_close,
-                ngettext_lazy(
-                    "%(count)d notice closed: %(notices)s.",
-                    "%(count)d notices closed: %(notices)s.",
-                    "count",
-                ),
-                reason=data["reason"],
-            ),
-        )
+    retry_notices = DeskAction(
+        propagation.notice_retry,
+        description=_("Retry"),
+        permission="act",
+        done=ngettext_lazy(
+            "%(count)d notice queued to be sent again: %(notices)s.",
+            "%(count)d notices queued to be sent again: %(notices)s.",
+            "count",
+        ),
+    )
+    mark_notices_sent = DeskAction(
+        propagation.notice_mark_sent,
+        description=_("Mark as sent by hand…"),
+        permission="act",
+        title=_("Mark as sent by hand"),
+        submit=_("Mark as sent"),
+        form=MarkSentForm,
+        # Staff send it themselves: the page shows where to.
+        context=lambda queryset: {"show_contact": True},
+        done=ngettext_lazy(
+            "%(count)d notice marked as sent by hand: %(notices)s.",
+            "%(count)d notices marked as sent by hand: %(notices)s.",
+            "count",
+        ),
+    )
+    close_notices = DeskAction(
+        propagation.notice_close,
+        description=_("Close with a reason…"),
+        permission="act",
+        title=_("Close with a reason"),
+        submit=_("Close"),
+        form=CloseNoticeForm,
+        done=ngettext_lazy(
+            "%(count)d notice closed: %(notices)s.",
+            "%(count)d notices closed: %(notices)s.",
+            "count",
+        ),
+    )

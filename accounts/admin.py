@@ -29,6 +29,7 @@ from .services import (
     group_delete,
     group_save,
     user_change_by_staff,
+    user_create_by_staff,
     user_password_set_by_staff,
 )
 
@@ -105,7 +106,7 @@ class UserAdmin(BaseUserAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             # The add form carries a number and a password only: an end user.
-            super().save_model(request, obj, form, change)
+            user_create_by_staff(actor=request.user, user=obj)
             return
         changes = {name: form.cleaned_data[name] for name in form.changed_data}
         user_change_by_staff(actor=request.user, user=obj, changes=changes)

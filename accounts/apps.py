@@ -10,10 +10,13 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
+        from privacyportal.audit import audit_actions
         from privacyportal.middleware import language_chosen
 
         from . import personal_data  # noqa: F401  (registers the kinds)
+        from .audit import AuditAction
         from .services import user_language_adopted, user_language_chosen
 
+        audit_actions.register(AuditAction)
         language_chosen.connect(user_language_chosen, dispatch_uid="accounts.language")
         user_logged_in.connect(user_language_adopted, dispatch_uid="accounts.language_adopted")

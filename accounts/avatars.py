@@ -13,14 +13,13 @@ from django.core.files.base import ContentFile
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from privacyportal.errors import ServiceError
+
 ALLOWED_FORMATS = {"JPEG", "PNG", "GIF", "WEBP"}
 
 
-class AvatarError(Exception):
-    def __init__(self, message, code: str):
-        super().__init__(str(message))
-        self.message = message
-        self.code = code
+class AvatarError(ServiceError):
+    """A picture refused, with the reason for the user."""
 
 
 def normalise_avatar(upload) -> ContentFile:

@@ -21,6 +21,7 @@ from privacyportal.retention import BATCH_SIZE, BatchStats, purge_in_batches
 from privacyportal.services import audit_record
 from privacyportal.templatetags.phones import phone_display
 
+from .audit import AuditAction
 from .models import BrowsingRecord, SecurityEvent, User
 from .services import user_close
 
@@ -247,8 +248,9 @@ def unverified_signups_close(cutoff: datetime, *, stats: BatchStats | None = Non
                 user_close(user=user)
                 audit_record(
                     actor=None,
-                    action="account.closed_unverified",
+                    action=AuditAction.ACCOUNT_CLOSED_UNVERIFIED,
                     target=user,
+                    user=user,
                     joined=user.date_joined.isoformat(),
                     erased=erased,
                 )

@@ -126,12 +126,7 @@ def browsing_records_for_user(*, user: User) -> QuerySet[BrowsingRecord]:
 
 def personalisation_is_on(*, user: User) -> bool:
     """Whether searches and page views are being recorded for the user right now."""
-    from consents.selectors import UnknownPurpose, consent_is_given
-
-    try:
-        return consent_is_given(user=user, purpose=BrowsingRecord.PURPOSE)
-    except UnknownPurpose:
-        return False
+    return bool(registry.consent_given(user=user, purpose=BrowsingRecord.PURPOSE))
 
 
 # --- staff privilege (DESIGN §2 "Who is trusted with what") -----------------------------

@@ -13,8 +13,10 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from privacyportal.registry import registry
 from privacyportal.services import audit_record
 
+from .audit import AuditAction
 from .models import BrowsingRecord, SecurityEvent, User
 from .selectors import (
     permissions_held,
@@ -214,13 +216,9 @@ def activity_record(
     text = _clean_record_text(text)
     if not text:
         return None
-    # Imported when used: consents.services imports this module, so loading consents lazily
-    # keeps the two apps free of an import-order cycle.
-    from consents.selectors import UnknownPurpose, consent_is_given
-
-    try:
-        given = consent_is_given(user=user, purpose=BrowsingRecord.PURPOSE)
-    except UnknownPurpose:
+    # Consents sit above accounts: the registry asks them for us.
+    given = registry.consent_given(user=user, purpose=BrowsingRecord.PURPOSE)
+    if given is None:
         # Without the purpose in the catalogue there is no consent to record under.
         logger.warning(
             "Purpose %r is missing; browsing records are not kept.", BrowsingRecord.PURPOSE
@@ -350,13 +348,37 @@ def user_change_by_staff(*, actor: User, user: User, changes: Mapping[str, Any])
         )
     audit_record(
         actor=actor,
-        action="user.changed",
+        action=AuditAction.USER_CHANGED,
         target=stored,
+        user=stored,
         fields=sorted(changes),
         staff=was_privileged or user_is_privileged(stored),
         **details,
     )
     return stored
+
+
+@transaction.atomic
+def user_create_by_staff(*, actor: User, user: User) -> User:
+    """Save an account made on the admin's add form: a number and a password (or none).
+
+    An end user always: staff status, roles and permissions are given afterwards, on the
+    change form, under ``user_change_by_staff``'s rule.
+    """
+    if user.pk is not None:
+        raise ValueError("user_create_by_staff saves a new account only.")
+    user.is_staff = False
+    user.is_superuser = False
+    user.save()
+    security_event_record(user=user, kind=SecurityEvent.Kind.SIGNED_UP, detail="staff")
+    audit_record(
+        actor=actor,
+        action=AuditAction.USER_CREATED,
+        target=user,
+        user=user,
+        password=user.has_usable_password(),
+    )
+    return user
 
 
 @transaction.atomic
@@ -367,7 +389,7 @@ def user_password_set_by_staff(*, actor: User, user: User, password: str | None)
         raise PermissionDenied
     if password is None:
         stored.set_unusable_password()
-        kind, action = SecurityEvent.Kind.PASSWORD_REMOVED, "user.password_removed"
+        kind, action = SecurityEvent.Kind.PASSWORD_REMOVED, AuditAction.USER_PASSWORD_REMOVED
     else:
         kind = (
             SecurityEvent.Kind.PASSWORD_CHANGED
@@ -375,10 +397,12 @@ def user_password_set_by_staff(*, actor: User, user: User, password: str | None)
             else SecurityEvent.Kind.PASSWORD_SET
         )
         stored.set_password(password)
-        action = "user.password_set"
+        action = AuditAction.USER_PASSWORD_SET
     stored.save(update_fields=["password"])
     security_event_record(user=stored, kind=kind, detail="staff")
-    audit_record(actor=actor, action=action, target=stored, staff=user_is_privileged(stored))
+    audit_record(
+        actor=actor, action=action, target=stored, user=stored, staff=user_is_privileged(stored)
+    )
     return stored
 
 
@@ -397,7 +421,7 @@ def group_save(*, actor: User, group: Group, permissions: Iterable[Permission]) 
     group.permissions.set(wanted)
     audit_record(
         actor=actor,
-        action="group.created" if creating else "group.changed",
+        action=AuditAction.GROUP_CREATED if creating else AuditAction.GROUP_CHANGED,
         target=group,
         name=group.name,
         permissions=_added_removed(before, wanted, _permission_code),
@@ -411,7 +435,7 @@ def group_delete(*, actor: User, group: Group) -> None:
         raise PermissionDenied
     audit_record(
         actor=actor,
-        action="group.deleted",
+        action=AuditAction.GROUP_DELETED,
         target=group,
         name=group.name,
         members=group.user_set.count(),

@@ -7,4 +7,9 @@ class ApiConfig(AppConfig):
     verbose_name = _("Internal API")
 
     def ready(self) -> None:
+        from privacyportal.audit import audit_actions
+
         from . import personal_data, signals  # noqa: F401  (the exemption, the receivers)
+        from .audit import AuditAction
+
+        audit_actions.register(AuditAction)

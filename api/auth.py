@@ -24,7 +24,7 @@ from ninja.security import HttpBearer
 from . import throttling
 from .memory import memory, token_key
 from .models import ServiceToken
-from .services import TOKEN_PREFIX, token_digest
+from .tokens import TOKEN_PREFIX, token_digest
 
 REVOKED = "revoked"
 CACHE_TTL = 3600
@@ -46,7 +46,8 @@ class Caller:
     scopes: tuple[str, ...]
 
 
-def _key(digest: str) -> str:
+def shared_key(digest: str) -> str:
+    """The token's entry in the Django cache (Redis), shared by every process."""
     return f"api:token:{digest}"
 
 
@@ -74,7 +75,7 @@ def caller_for(plaintext: str, *, before_lookup=None) -> Caller | None:
 
 
 def _shared_entry(digest: str):
-    key = _key(digest)
+    key = shared_key(digest)
     entry = cache.get(key)
     if entry is None:
         row = (
@@ -93,7 +94,7 @@ def _shared_entry(digest: str):
 
 def forget_token(digest: str) -> None:
     """Call after the revocation commits: the marker in Redis first, then every process's memory."""
-    cache.set(_key(digest), REVOKED, CACHE_TTL)
+    cache.set(shared_key(digest), REVOKED, CACHE_TTL)
     memory.forget(token_key(digest))
 
 

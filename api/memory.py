@@ -89,6 +89,7 @@ class Memory(InvalidatedMemory):
     def _on_message(self, data: str) -> None:
         self._drop(int(data) if data.isdigit() else data)
 
+
 memory = Memory()
 
 

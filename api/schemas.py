@@ -16,6 +16,7 @@ from django import forms
 from django.utils import timezone
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from accounts.fields import MobileNumberField
 from requests.models import DeletionNotice, Disclosure
 
 BIGINT_MAX = 2**63 - 1
@@ -35,8 +36,6 @@ class Input(BaseModel):
 
 
 def _mobile(value: str) -> str:
-    from accounts.fields import MobileNumberField
-
     try:
         return MobileNumberField(required=True).clean(value)
     except forms.ValidationError as error:

@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from privacyportal.errors import ServiceError
 from privacyportal.services import audit_record
 
+from .audit import AuditAction
+from .auth import forget_token
 from .models import Scope, ServiceToken
-
-TOKEN_PREFIX = "ppst_"  # noqa: S105  (a marker that says what a leaked string is, not a secret)
-# The part of a token kept in clear: "ppst_" and six random characters.
-VISIBLE_CHARS = len(TOKEN_PREFIX) + 6
+from .tokens import VISIBLE_CHARS, token_digest, token_new
 
 
-class TokenError(Exception):
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
-
-
-def token_digest(plaintext: str) -> str:
-    return hashlib.sha256(plaintext.encode()).hexdigest()
+class TokenError(ServiceError):
+    """A token not made, with the reason for staff."""
 
 
 @transaction.atomic
@@ -45,7 +36,7 @@ def service_token_create(*, service: str, scopes: list[str], actor) -> tuple[Ser
         raise TokenError(
             _("%(service)s already has a live token: revoke it first.") % {"service": service}
         )
-    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    plaintext = token_new()
     token = ServiceToken.objects.create(
         service=service,
         prefix=plaintext[:VISIBLE_CHARS],
@@ -56,7 +47,7 @@ def service_token_create(*, service: str, scopes: list[str], actor) -> tuple[Ser
     )
     audit_record(
         actor=actor,
-        action="service_token.created",
+        action=AuditAction.SERVICE_TOKEN_CREATED,
         target=token,
         service=service,
         prefix=token.prefix,
@@ -68,8 +59,6 @@ def service_token_create(*, service: str, scopes: list[str], actor) -> tuple[Ser
 @transaction.atomic
 def service_token_revoke(*, token: ServiceToken, actor) -> ServiceToken:
     """Stop a token at once, in every process; revoking a revoked token changes nothing."""
-    from .auth import forget_token
-
     token = ServiceToken.objects.select_for_update().get(pk=token.pk)
     if token.revoked_at is not None:
         return token
@@ -78,7 +67,7 @@ def service_token_revoke(*, token: ServiceToken, actor) -> ServiceToken:
     token.save(update_fields=["revoked_at", "revoked_by"])
     audit_record(
         actor=actor,
-        action="service_token.revoked",
+        action=AuditAction.SERVICE_TOKEN_REVOKED,
         target=token,
         service=token.service,
         prefix=token.prefix,

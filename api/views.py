@@ -10,7 +10,6 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.conf import settings
-from django.db import transaction
 from django.http import JsonResponse
 from ninja import Header, NinjaAPI, Path, Status
 from ninja.openapi.docs import Swagger
@@ -18,7 +17,7 @@ from ninja.openapi.docs import Swagger
 from accounts.models import BrowsingRecord
 from accounts.services import activity_record
 from consents.selectors import UnknownPurpose, consent_is_given, consents_given
-from requests import propagation
+from requests import disclosures
 from requests.models import Disclosure
 
 from . import errors, selectors
@@ -148,6 +147,11 @@ def consent_check_bulk(request, payload: BulkCheckIn, purpose: str = PurposeCode
     )
 
 
+# The service's refusals about the state of things (the user's consent, the account, the
+# recipient) rather than the body: 409, as the same body may be recorded once that changes.
+CONFLICTS = frozenset({"consent_missing", "account_closed", "recipient_inactive"})
+
+
 @api.post(
     "/disclosures",
     response={201: DisclosureOut, 409: ErrorOut, **BODY_REFUSALS},
@@ -163,13 +167,9 @@ def disclosure_create(request, payload: DisclosureIn):
         user = selectors.user_by_ref(phone=ref.phone)
     if user is None:
         raise ApiError(404, "No user has this id or mobile number.", code="unknown_user")
-    if user.closed_at is not None:
-        raise ApiError(409, "The user's account is closed.", code="account_closed")
     recipient = selectors.recipient_by_ref(ref=payload.recipient)
     if recipient is None:
         raise ApiError(404, "No recipient has this id or name.", code="unknown_recipient")
-    if not recipient.is_active:
-        raise ApiError(409, "This recipient is no longer active.", code="recipient_inactive")
     categories, unknown = selectors.categories_by_codes(codes=payload.categories)
     if unknown:
         raise ApiError(
@@ -179,20 +179,19 @@ def disclosure_create(request, payload: DisclosureIn):
             fields=[("categories", ", ".join(unknown))],
         )
     try:
-        with transaction.atomic():
-            disclosure = propagation.disclosure_record(
-                user=user,
-                recipient=recipient,
-                categories=categories,
-                subject_identifier=payload.subject_identifier,
-                basis=payload.basis,
-                legal_exception=payload.legal_exception or "",
-                legal_note=payload.legal_note,
-                disclosed_at=payload.disclosed_at,
-                service=request.auth.service,
-            )
-    except propagation.PropagationError as error:
-        status = 409 if error.code == "consent_missing" else 422
+        disclosure = disclosures.disclosure_record(
+            user=user,
+            recipient=recipient,
+            categories=categories,
+            subject_identifier=payload.subject_identifier,
+            basis=payload.basis,
+            legal_exception=payload.legal_exception or "",
+            legal_note=payload.legal_note,
+            disclosed_at=payload.disclosed_at,
+            service=request.auth.service,
+        )
+    except disclosures.DisclosureError as error:
+        status = 409 if error.code in CONFLICTS else 422
         raise ApiError(status, str(error.message), code=error.code) from None
     return Status(201, _disclosure_out(disclosure, recipient, categories))
 

@@ -58,7 +58,7 @@ class DataCategoryAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        services.data_category_save(category=obj)
+        services.data_category_save(category=obj, actor=request.user)
 
 
 @admin.register(Purpose)
@@ -228,6 +228,9 @@ class PolicyVersionAdmin(ConsentErrorAsMessage, WithoutBulkDelete, AdminUrls, ad
         # The service already set the changed purposes (they are part of the audited draft).
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request, obj):
+        services.policy_version_draft_delete(version=obj, actor=request.user)
 
     # Publishing: the changelist action and the button on a draft's page share the service.
 

@@ -37,11 +37,11 @@ VALUE_TTL = 24 * 3600
 LOCAL_MAX_USERS = 200_000
 
 
-def _user_version_key(user_id: int) -> str:
+def user_version_key(user_id: int) -> str:
     return f"consent:uv:{user_id}"
 
 
-def _user_value_key(user_id: int) -> str:
+def user_value_key(user_id: int) -> str:
     return f"consent:u:{user_id}"
 
 
@@ -157,19 +157,19 @@ class ConsentCache(InvalidatedMemory):
                 return result
         epoch = self._epoch
         missing = [user_id for user_id in ids if user_id not in result]
-        keys = [_user_version_key(u) for u in missing] + [_user_value_key(u) for u in missing]
+        keys = [user_version_key(u) for u in missing] + [user_value_key(u) for u in missing]
         found = _get_many(keys)
-        versions = {u: found.get(_user_version_key(u), 0) for u in missing}
+        versions = {u: found.get(user_version_key(u), 0) for u in missing}
         stale = []
         for user_id in missing:
-            tagged = found.get(_user_value_key(user_id))
+            tagged = found.get(user_value_key(user_id))
             if tagged is not None and tagged[0] == versions[user_id]:
                 result[user_id] = tagged[1]
             else:
                 stale.append(user_id)
         if stale:
             computed = compute(stale)
-            _set_many({_user_value_key(u): (versions[u], computed[u]) for u in stale}, VALUE_TTL)
+            _set_many({user_value_key(u): (versions[u], computed[u]) for u in stale}, VALUE_TTL)
             result.update(computed)
         # Under the lock, so an invalidation cannot slip between the check and the store.
         with self._lock:
@@ -183,7 +183,7 @@ class ConsentCache(InvalidatedMemory):
     # --- invalidation (call after commit) ----------------------------------
 
     def invalidate_user(self, user_id: int) -> None:
-        _bump(_user_version_key(user_id))
+        _bump(user_version_key(user_id))
         self._forget(user_id)
         self._publish(f"u:{user_id}")
 
@@ -226,5 +226,6 @@ class ConsentCache(InvalidatedMemory):
             self._forget(int(data[2:]))
         else:
             self._forget(None)
+
 
 consent_cache = ConsentCache()

@@ -144,8 +144,10 @@ registry.register(
 
 registry.exempt(
     AuditEntry,
-    reason="Audit entries record what staff did (publishing a policy version, changing a "
-    "purpose); the user they refer to is the staff member acting.",
+    reason="Audit entries record what staff did (publishing a policy version, setting a "
+    "legal hold, changing an account) and to whom: evidence of how the data was handled, "
+    "kept when the account is erased. They name the user by the closed account's row "
+    "(without number) and hold no personal data in their details.",
 )
 
 registry.exempt(

@@ -14,10 +14,12 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.services import client_of
+from privacyportal.errors import ServiceError
 from privacyportal.registry import registry
 from privacyportal.services import audit_record
 from privacyportal.sms import queue_sms
 
+from .audit import AuditAction
 from .cache import consent_cache
 from .models import (
     Channel,
@@ -31,17 +33,14 @@ from .models import (
     Purpose,
 )
 from .selectors import policy_sms_recipients, purpose_suspended_for_user, version_in_force
+from .tasks import policy_version_sms_task
 
 # Texts about a material version go out in batches of this many, one transaction each.
 POLICY_SMS_BATCH = 500
 
 
-class ConsentError(Exception):
+class ConsentError(ServiceError):
     """A refused change, with a message for the person who asked."""
-
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
 
 
 def _normalised_ip(ip: str | None) -> str | None:
@@ -288,13 +287,33 @@ def policy_version_draft_save(
         version.changed_purposes.set(changed_purposes)
     audit_record(
         actor=actor,
-        action="policy_version.draft_created" if creating else "policy_version.draft_saved",
+        action=AuditAction.POLICY_VERSION_DRAFT_CREATED
+        if creating
+        else AuditAction.POLICY_VERSION_DRAFT_SAVED,
         target=version,
         material=version.is_material,
         changed_purposes=sorted(version.changed_purposes.values_list("code", flat=True)),
         text_hash=version.text_hash(),
     )
     return version
+
+
+@transaction.atomic
+def policy_version_draft_delete(*, version: PolicyVersion, actor) -> None:
+    """Delete a draft; a published version is evidence of what users accepted."""
+    version = PolicyVersion.objects.select_for_update().get(pk=version.pk)
+    if version.is_published:
+        raise ConsentError(
+            _("This version was published meanwhile; published versions cannot change.")
+        )
+    audit_record(
+        actor=actor,
+        action=AuditAction.POLICY_VERSION_DRAFT_DELETED,
+        target=version,
+        title=version.title_en,
+        text_hash=version.text_hash(),
+    )
+    version.delete()
 
 
 @transaction.atomic
@@ -319,7 +338,7 @@ def policy_version_publish(*, version: PolicyVersion, actor) -> PolicyVersion:
     version.save(update_fields=["number", "status", "published_at"])
     audit_record(
         actor=actor,
-        action="policy_version.published",
+        action=AuditAction.POLICY_VERSION_PUBLISHED,
         target=version,
         number=version.number,
         material=version.is_material,
@@ -327,8 +346,6 @@ def policy_version_publish(*, version: PolicyVersion, actor) -> PolicyVersion:
     )
     transaction.on_commit(consent_cache.invalidate_all)
     if version.is_material:
-        from .tasks import policy_version_sms_task
-
         version_id = version.pk
         transaction.on_commit(lambda: policy_version_sms_task.delay(version_id))
     return version
@@ -396,7 +413,7 @@ def purpose_save(*, purpose: Purpose, actor, categories=None) -> Purpose:
         purpose.data_categories.set(categories)
     audit_record(
         actor=actor,
-        action="purpose.created" if creating else "purpose.changed",
+        action=AuditAction.PURPOSE_CREATED if creating else AuditAction.PURPOSE_CHANGED,
         target=purpose,
         code=purpose.code,
         active=purpose.is_active,
@@ -407,13 +424,32 @@ def purpose_save(*, purpose: Purpose, actor, categories=None) -> Purpose:
 
 
 @transaction.atomic
-def data_category_save(*, category: DataCategory) -> DataCategory:
+def data_category_save(*, category: DataCategory, actor) -> DataCategory:
     """Create or rename a data category from the admin.
 
     Purposes show their categories' names, and the consent page keeps them rendered
-    beside the catalogue, so the catalogue cache follows on commit.
+    beside the catalogue, so the catalogue cache follows on commit. The audit row keeps
+    both names as they were and became: a renaming changes what every purpose tells users.
     """
+    creating = category.pk is None
+    names = ("name_zh_hans", "name_en")
+    before = (
+        {}
+        if creating
+        else DataCategory.objects.select_for_update().values(*names).get(pk=category.pk)
+    )
     category.full_clean()
     category.save()
+    audit_record(
+        actor=actor,
+        action=AuditAction.DATA_CATEGORY_CREATED if creating else AuditAction.DATA_CATEGORY_CHANGED,
+        target=category,
+        code=category.code,
+        names={
+            name: {"from": before.get(name), "to": getattr(category, name)}
+            for name in names
+            if before.get(name) != getattr(category, name)
+        },
+    )
     transaction.on_commit(consent_cache.invalidate_all)
     return category

@@ -1,14 +1,15 @@
 from allauth.mfa.models import Authenticator
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext, gettext_noop, ngettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from . import staff_access
-from .desk import ReadOnlyAdmin
+from . import services, staff_access
+from .audit import audit_actions
+from .desk import ConditionSearch, ReadOnlyAdmin, phone_condition
 from .models import AuditEntry, PurgeRun
 from .registry import registry
 
@@ -80,17 +81,56 @@ DJANGO_STRINGS = (
 )
 
 
-@admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyAdmin):
-    """Audit rows are only ever added (DESIGN §3): the admin shows them, to everyone, read-only."""
+class AuditActionFilter(admin.SimpleListFilter):
+    """The actions of the fixed list by their labels (the column holds only the code)."""
 
-    list_display = ["occurred_at", "action", "actor", "target_type", "target_id"]
-    list_filter = ["action", "target_type"]
-    search_fields = ["target_id", "target_type", "action"]
+    title = _("action")
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        return audit_actions.choices()
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(action=self.value())
+        return queryset
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ConditionSearch, ReadOnlyAdmin):
+    """Audit rows are only ever added (DESIGN §3): the admin shows them, to everyone, read-only.
+
+    The search box finds the user concerned by their number however staff type it, an
+    object by its id, or the rows of an action or an object type by part of its code.
+    """
+
+    list_display = ["occurred_at", "action_label", "actor", "user", "target_type", "target_id"]
+    list_filter = [AuditActionFilter, "target_type"]
+    search_fields = ["user__phone", "target_id", "target_type", "action"]
     date_hierarchy = "occurred_at"
-    list_select_related = ["actor"]
-    fields = ["occurred_at", "action", "actor", "target_type", "target_id", "details"]
+    list_select_related = ["actor", "user"]
+    fields = [
+        "occurred_at",
+        "action_label",
+        "actor",
+        "user",
+        "target_type",
+        "target_id",
+        "details",
+    ]
     readonly_fields = fields
+
+    def search_condition(self, term: str) -> Q:
+        return (
+            phone_condition(term, field="user__phone")
+            | Q(target_id=term)
+            | Q(target_type__icontains=term)
+            | Q(action__icontains=term)
+        )
+
+    @admin.display(description=_("action"), ordering="action")
+    def action_label(self, obj):
+        return f"{audit_actions.label(obj.action)} ({obj.action})"
 
 
 def _target_labels() -> dict[str, object]:
@@ -263,7 +303,7 @@ class AuthenticatorAdmin(ReadOnlyAdmin):
         staff_access.require_recent_reauthentication(request)
         users = {authenticator.user for authenticator in queryset.select_related("user")}
         for user in sorted(users, key=lambda user: user.pk):
-            staff_access.second_factor_reset(user=user, actor=request.user)
+            services.second_factor_reset(user=user, actor=request.user)
         self.message_user(
             request,
             ngettext(

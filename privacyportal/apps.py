@@ -8,3 +8,6 @@ class PrivacyPortalConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the deploy checks)
+        from .audit import AuditAction, audit_actions
+
+        audit_actions.register(AuditAction)

@@ -2,6 +2,8 @@ import os
 
 from celery import Celery, signals
 
+from .logs import request_id_var
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "privacyportal.settings")
 
 app = Celery("privacyportal")
@@ -19,8 +21,6 @@ def keep_django_logging(**kwargs):
 @signals.before_task_publish.connect
 def send_request_id(headers=None, **kwargs):
     """A task queued while a request is served logs under that request's id."""
-    from .logs import request_id_var
-
     request_id = request_id_var.get()
     if request_id and headers is not None:
         headers["request_id"] = request_id
@@ -28,8 +28,6 @@ def send_request_id(headers=None, **kwargs):
 
 @signals.task_prerun.connect
 def receive_request_id(task=None, **kwargs):
-    from .logs import request_id_var
-
     request_id = getattr(task.request, "request_id", None)
     if request_id:
         task.request.request_id_token = request_id_var.set(request_id)
@@ -37,8 +35,6 @@ def receive_request_id(task=None, **kwargs):
 
 @signals.task_postrun.connect
 def forget_request_id(task=None, **kwargs):
-    from .logs import request_id_var
-
     token = getattr(task.request, "request_id_token", None)
     if token is not None:
         request_id_var.reset(token)

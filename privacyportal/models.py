@@ -5,10 +5,11 @@ from django.utils.translation import gettext_lazy as _
 
 
 class AuditEntry(models.Model):
-    """Who did what to which object, written in the same transaction as the change.
+    """Who did what to which object, for whom, written in the same transaction as the change.
 
     Rows are only ever added (DESIGN §3, after Zulip's RealmAuditLog); the admin
-    shows them read-only. Consents have their own ledger, requests their timeline.
+    shows them read-only. ``action`` is a code from the fixed list in
+    ``privacyportal.audit``. Consents have their own ledger, requests their timeline.
     """
 
     actor = models.ForeignKey(
@@ -20,6 +21,16 @@ class AuditEntry(models.Model):
         verbose_name=_("actor"),
     )
     action = models.CharField(_("action"), max_length=64, db_index=True)
+    # The account the change concerns. Erasure keeps the user row (closed, without number),
+    # so the link stays; SET_NULL only guards a row deleted outside the app.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_entries",
+        verbose_name=_("user concerned"),
+    )
     target_type = models.CharField(_("object type"), max_length=64)
     target_id = models.CharField(_("object id"), max_length=64)
     occurred_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)

@@ -4,7 +4,7 @@ A separate consent to sharing must say to whom (PIPL art. 23), so the consent pa
 (``consents``) names the recipients. The recipients register lives in ``requests``,
 above ``consents`` in the layers, and the register has no link to purposes: a
 recipient receives data under the sharing purpose because sharing on consent is
-recorded under that purpose (``requests.propagation.SHARING_PURPOSE``). Rather than
+recorded under that purpose (``requests.disclosures.SHARING_PURPOSE``). Rather than
 let ``consents`` reach up into ``requests`` or add a purpose link that the register
 would have to keep in step with that rule, the app that owns the register provides
 the list here at start-up (``RequestsConfig.ready``), as the personal-data registry

@@ -206,6 +206,7 @@ class Registry:
         self._exemptions: dict[type[models.Model], Exemption] = {}
         self._purge_targets: dict[str, PurgeTarget] = {}
         self._hold_providers: list[Callable[[], models.QuerySet]] = []
+        self._consent_check: Callable[..., bool] | None = None
 
     def register(self, kind: DataKind) -> DataKind:
         if kind.code in self._kinds:
@@ -249,6 +250,23 @@ class Registry:
         for provider in self._hold_providers:
             users = users.exclude(pk__in=provider())
         return users
+
+    def provide_consent_check(self, check: Callable[..., bool]) -> None:
+        """``check(user=, purpose=)`` says whether the user's data may be used for a purpose
+        now, raising ``LookupError`` for a purpose that does not exist: the app keeping
+        consents registers it, so that apps below it (a browsing record is kept only with
+        consent) ask without importing that app."""
+        self._consent_check = check
+
+    def consent_given(self, *, user, purpose: str) -> bool | None:
+        """Whether ``user`` consents to ``purpose`` now; None when no such purpose exists
+        (or nothing keeps consents), which callers treat as a no they may want to log."""
+        if self._consent_check is None:
+            return None
+        try:
+            return self._consent_check(user=user, purpose=purpose)
+        except LookupError:
+            return None
 
 
 registry = Registry()

@@ -38,6 +38,7 @@ from django.db import (
 from django.db.models.deletion import Collector
 from django.utils import timezone
 
+from .models import PurgeRun
 from .registry import registry
 
 logger = logging.getLogger(__name__)
@@ -358,8 +359,6 @@ def purge_run(
     recorded with its error and the others still run; the caller decides what a
     failure means (the daily task raises, so Celery retries: every target is idempotent).
     """
-    from .models import PurgeRun
-
     now = now or timezone.now()
     wanted = set(only) if only is not None else None
     run = uuid.uuid4()

@@ -18,7 +18,6 @@ from django.contrib.admin import AdminSite
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -101,21 +100,6 @@ class StaffAdminSite(AdminSite):
         if step == CONFIRM:
             return HttpResponseRedirect(_with_next(reverse(CONFIRM), next_url))
         return HttpResponseRedirect(next_url)
-
-
-@transaction.atomic
-def second_factor_reset(*, user, actor) -> int:
-    """Remove every authenticator of ``user`` (a lost phone): at the next visit to the desk they
-    set up a new one, after their password. Returns how many went; the audit row says which."""
-    from allauth.mfa.models import Authenticator
-
-    from .services import audit_record
-
-    authenticators = Authenticator.objects.select_for_update().filter(user=user)
-    types = sorted(authenticators.values_list("type", flat=True))
-    removed, _ = authenticators.delete()
-    audit_record(actor=actor, action="mfa.reset", target=user, removed=types)
-    return removed
 
 
 def _count_activation_as_second_factor(sender, request, user, authenticator, **kwargs) -> None:

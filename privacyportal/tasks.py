@@ -1,8 +1,6 @@
 from celery import Task, shared_task
 from django.core.exceptions import ImproperlyConfigured
 
-from privacyportal import sms
-
 
 class RedactedArgsTask(Task):
     """Keeps the masked argsrepr given at queue time when the task is retried.
@@ -27,8 +25,10 @@ class RedactedArgsTask(Task):
     max_retries=5,
 )
 def send_sms_task(self, to: str, body: str) -> None:
+    from .sms import send_sms
+
     # Returns nothing on purpose: Celery logs a task's return value, and the body holds a code.
-    sms.send_sms(to=to, body=body)
+    send_sms(to=to, body=body)
 
 
 class PurgeFailed(Exception):

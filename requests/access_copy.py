@@ -65,6 +65,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from phonenumber_field.phonenumber import PhoneNumber
 
+from consents.selectors import version_in_force
 from privacyportal.csvsafe import spreadsheet_safe
 from privacyportal.registry import DataField, DataKind, registry
 
@@ -442,8 +443,6 @@ def guide_text(
 ) -> str:
     """The guide (README.txt) in the active language: every file and column, and how
     codes are written."""
-    from consents.selectors import version_in_force
-
     version = version_in_force()
     # The guide's example is a request's status, as "Your requests" writes it.
     example = _json_encoder.encode(

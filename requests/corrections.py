@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from accounts.services import user_update_nickname
+
 
 @dataclass(frozen=True)
 class CorrectableField:
@@ -21,8 +23,6 @@ class CorrectableField:
 
 
 def _apply_nickname(*, user, value: str, actor) -> None:
-    from accounts.services import user_update_nickname
-
     user_update_nickname(user=user, nickname=value[:40])
 
 

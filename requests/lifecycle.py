@@ -9,6 +9,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from privacyportal.errors import ServiceError
 from privacyportal.sms import queue_sms
 
 from .models import PrivacyRequest, RequestEvent
@@ -23,12 +24,8 @@ TRANSITIONS: dict[str, set[str]] = {
 CLOSED = {Status.COMPLETED, Status.REJECTED, Status.WITHDRAWN}
 
 
-class RequestError(Exception):
+class RequestError(ServiceError):
     """A refused change, with a message for the person who asked."""
-
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
 
 
 def request_lock(privacy_request: PrivacyRequest) -> PrivacyRequest:

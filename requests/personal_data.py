@@ -9,6 +9,7 @@ from privacyportal.models import AuditEntry
 from privacyportal.registry import DataField, DataKind, ExpiryAction, PurgeTarget, registry
 from privacyportal.retention import BatchStats
 
+from .audit import AuditAction
 from .models import AccessCopy, Disclosure, LegalHold, PrivacyRequest, RequestEvent
 
 ACCESS_COPIES = "access_copies"
@@ -111,8 +112,9 @@ def access_copies_expire(now: datetime, *, stats: BatchStats | None = None) -> i
         with stats.batch() as batch:
             copies = list(
                 access_copies_expired(now)
-                .select_for_update(skip_locked=True)
-                .only("pk", "file", "request_id")
+                .select_related("request")
+                .select_for_update(skip_locked=True, of=("self",))
+                .only("pk", "file", "request_id", "request__user_id")
                 .order_by("pk")[:ACCESS_COPY_BATCH_SIZE]
             )
             # The file goes first: should the transaction then fail, the copy is still
@@ -126,7 +128,8 @@ def access_copies_expire(now: datetime, *, stats: BatchStats | None = None) -> i
             )
             AuditEntry.objects.bulk_create(
                 AuditEntry(
-                    action="access_copy.expired",
+                    action=AuditAction.ACCESS_COPY_EXPIRED,
+                    user_id=copy.request.user_id,
                     target_type=AccessCopy._meta.label_lower,
                     target_id=str(copy.pk),
                     details={"request": copy.request_id},

@@ -1,4 +1,4 @@
-"""Recipients, disclosures and deletion notices (DESIGN §2 "Deletion and propagation").
+"""Recipients and deletion notices (DESIGN §2 "Deletion and propagation").
 
 An approved deletion creates one notice per recipient that received data in the
 deletion's scope, naming only those categories, in the deletion's transaction. A worker posts each notice as signed JSON,
@@ -7,7 +7,8 @@ callback, shaped after the OpenDSR status callback. The notice row decides what
 happens next (``next_attempt_at``): a lost message, a killed worker or a flushed
 broker only delay a notice until the sweep queues it again.
 
-The rows are kept here; posting over HTTP (the message, its signature, the client) is
+The disclosures they follow are recorded by ``requests.disclosures``. The rows are kept
+here; posting over HTTP (the message, its signature, the client) is
 ``requests.delivery``, and the request's status changes go through ``requests.lifecycle``.
 """
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -29,10 +29,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from consents.models import ConsentState, DataCategory
-from consents.selectors import consent_is_given
+from privacyportal.errors import ServiceError
 from privacyportal.registry import registry
 from privacyportal.services import audit_record
+
+from .audit import AuditAction
 
 # The wire format (the headers, the body and its signature) is named through this module
 # too, by the callback view and the tests that play a recipient: re-exported on purpose.
@@ -52,19 +53,15 @@ from .models import (
     Recipient,
     RequestEvent,
 )
+from .tasks import deliver_notices_task
 from .timeline import Note
 
 logger = logging.getLogger(__name__)
 Status = DeletionNotice.Status
 
-SHARING_PURPOSE = "third_party_sharing"
 
-
-class PropagationError(Exception):
-    def __init__(self, message, *, code: str = "invalid"):
-        super().__init__(str(message))
-        self.message = message
-        self.code = code
+class PropagationError(ServiceError):
+    """A refused change to a notice or a recipient, with the reason for staff."""
 
 
 class SignatureInvalid(Exception):
@@ -74,84 +71,6 @@ class SignatureInvalid(Exception):
 
 class CallbackRefused(Exception):
     """A correctly signed callback that cannot count (again): nothing changes."""
-
-
-# --- recipients and disclosures ------------------------------------------------------------
-
-
-@transaction.atomic
-def recipient_secret_set(*, recipient: Recipient, actor) -> str:
-    """A new signing secret; the caller shows it once, nothing shows it again."""
-    secret = secrets.token_urlsafe(32)
-    recipient.secret = secret
-    recipient.secret_set_at = timezone.now()
-    recipient.save(update_fields=["secret", "secret_set_at"])
-    audit_record(actor=actor, action="recipient.secret_set", target=recipient)
-    return secret
-
-
-@transaction.atomic
-def disclosure_record(
-    *,
-    user,
-    recipient: Recipient,
-    categories: list[DataCategory],
-    subject_identifier: str,
-    basis: str,
-    legal_exception: str = "",
-    legal_note: str = "",
-    actor=None,
-    disclosed_at=None,
-    service: str = "",
-) -> Disclosure:
-    """Record one sharing. Sharing on consent needs the user's separate consent, now.
-
-    ``service`` names the internal service that reported it through the API.
-    """
-    if not categories:
-        raise PropagationError(_("Name the categories of data that were shared."))
-    registered = set(recipient.data_categories.values_list("pk", flat=True))
-    if not {category.pk for category in categories} <= registered:
-        raise PropagationError(
-            _("This recipient is not registered to receive some of these categories."),
-            code="category_not_registered",
-        )
-    if not subject_identifier.strip():
-        raise PropagationError(_("Give the identifier the recipient knows the user by."))
-    consent_event = None
-    if basis == Disclosure.Basis.CONSENT:
-        if not consent_is_given(user=user, purpose=SHARING_PURPOSE):
-            raise PropagationError(
-                _("The user has not given separate consent to sharing with third parties."),
-                code="consent_missing",
-            )
-        consent_event = (
-            ConsentState.objects.filter(user=user, purpose__code=SHARING_PURPOSE, granted=True)
-            .values_list("last_event", flat=True)
-            .first()
-        )
-        legal_exception, legal_note = "", ""
-    elif basis == Disclosure.Basis.LEGAL_EXCEPTION:
-        if legal_exception not in Disclosure.LegalException.values:
-            raise PropagationError(_("Choose the legal exception (policy 3.4)."))
-        if not legal_note.strip():
-            raise PropagationError(_("Note why the legal exception applies."))
-    else:
-        raise PropagationError(_("Choose the basis for the sharing."))
-    disclosure = Disclosure.objects.create(
-        user=user,
-        recipient=recipient,
-        subject_identifier=subject_identifier.strip(),
-        basis=basis,
-        consent_event_id=consent_event,
-        legal_exception=legal_exception,
-        legal_note=legal_note.strip(),
-        recorded_by=actor if actor is not None and actor.pk else None,
-        recorded_by_service=service,
-        disclosed_at=disclosed_at or timezone.now(),
-    )
-    disclosure.categories.set(categories)
-    return disclosure
 
 
 # --- creating notices ------------------------------------------------------------------------
@@ -231,8 +150,6 @@ def deletion_notices_create(*, privacy_request: PrivacyRequest) -> list[Deletion
 
 def queue_notices(notice_ids) -> None:
     """Queue delivery in batches (one message, one claim, one recording per batch)."""
-    from .tasks import deliver_notices_task
-
     ids = list(notice_ids)
     size = batch_size()
     for start in range(0, len(ids), size):
@@ -359,8 +276,6 @@ RETRY_BY_MESSAGE_WITHIN = timedelta(minutes=10)
 
 
 def _queue_retry(notice_id: int, delay: timedelta) -> None:
-    from .tasks import deliver_notices_task
-
     deliver_notices_task.apply_async(([notice_id],), countdown=delay.total_seconds())
 
 
@@ -507,7 +422,12 @@ def notice_retry(*, notice: DeletionNotice, actor) -> DeletionNotice:
     notice.confirm_from = notice.attempt_number + 1
     notice.next_attempt_at = timezone.now()
     notice.save(update_fields=["status", "attempts", "confirm_from", "next_attempt_at"])
-    audit_record(actor=actor, action="deletion_notice.retried", target=notice)
+    audit_record(
+        actor=actor,
+        action=AuditAction.DELETION_NOTICE_RETRIED,
+        target=notice,
+        user=notice.request.user,
+    )
     transaction.on_commit(lambda: queue_notices([notice.pk]))
     return notice
 
@@ -523,7 +443,12 @@ def notice_mark_sent(*, notice: DeletionNotice, actor, note: str) -> DeletionNot
     notice.status = Status.MANUAL_SENT
     notice.staff_note = note.strip()
     notice.save(update_fields=["status", "staff_note"])
-    audit_record(actor=actor, action="deletion_notice.sent_by_hand", target=notice)
+    audit_record(
+        actor=actor,
+        action=AuditAction.DELETION_NOTICE_SENT_BY_HAND,
+        target=notice,
+        user=notice.request.user,
+    )
     _request_event(notice, RequestEvent.Action.NOTICE_SENT_BY_HAND, actor=actor)
     _complete_if_done(notice.request)
     return notice
@@ -540,7 +465,13 @@ def notice_close(*, notice: DeletionNotice, actor, reason: str) -> DeletionNotic
     notice.staff_note = reason.strip()
     notice.next_attempt_at = None
     notice.save(update_fields=["status", "staff_note", "next_attempt_at"])
-    audit_record(actor=actor, action="deletion_notice.closed", target=notice, reason=reason.strip())
+    audit_record(
+        actor=actor,
+        action=AuditAction.DELETION_NOTICE_CLOSED,
+        target=notice,
+        user=notice.request.user,
+        reason=reason.strip(),
+    )
     _request_event(notice, RequestEvent.Action.NOTICE_CLOSED, actor=actor, note=reason.strip())
     _complete_if_done(notice.request)
     return notice

@@ -10,12 +10,13 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from privacyportal.recipients import NamedRecipient
 from privacyportal.registry import registry
 
 from . import corrections, timeline
 from .deadlines import working_days_left
 from .lifecycle import TRANSITIONS
-from .models import AccessCopy, DeletionNotice, PrivacyRequest, RequestEvent
+from .models import AccessCopy, DeletionNotice, PrivacyRequest, Recipient, RequestEvent
 
 Status = PrivacyRequest.Status
 
@@ -194,3 +195,17 @@ def filing_summary(*, kind: str, data: dict) -> list[tuple[str, str]]:
     if data.get("details"):
         rows.append((_("Details"), data["details"]))
     return [(str(label), value) for label, value in rows]
+
+
+def recipients_of_shared_data() -> list[NamedRecipient]:
+    """The active recipients in the register, for the separate consent to sharing."""
+    return [
+        NamedRecipient(
+            name=recipient.name,
+            contact=recipient.contact,
+            categories=tuple(category.name for category in recipient.data_categories.all()),
+        )
+        for recipient in Recipient.objects.filter(is_active=True).prefetch_related(
+            "data_categories"
+        )
+    ]

@@ -18,6 +18,7 @@ from privacyportal.services import audit_record
 from privacyportal.sms import send_sms
 
 from . import corrections, propagation, tombstones
+from .audit import AuditAction
 from .deadlines import WORKING_DAYS, due_date
 from .lifecycle import (
     RequestError,
@@ -29,6 +30,7 @@ from .lifecycle import (
     sms_body,
 )
 from .models import AccessCopy, DeletionTombstone, LegalHold, PrivacyRequest, RequestEvent
+from .tasks import start_access_copy_task
 from .timeline import Note
 
 logger = logging.getLogger(__name__)
@@ -139,8 +141,6 @@ def request_file(
         # each other on two worker processes, or through a retry).
         copy = AccessCopy.objects.create(request=privacy_request)
         request_transition(privacy_request, Status.IN_PROGRESS, Action.STARTED)
-        from .tasks import start_access_copy_task
-
         transaction.on_commit(lambda: start_access_copy_task.delay(copy.pk))
     else:
         request_notify(privacy_request, Sms.FILED)
@@ -398,7 +398,7 @@ def legal_hold_set(*, user, reason: str, actor) -> LegalHold:
     if active_hold(user) is not None:
         raise RequestError(_("This user already has an active legal hold."))
     hold = LegalHold.objects.create(user=user, reason=reason.strip(), set_by=actor)
-    audit_record(actor=actor, action="legal_hold.set", target=hold, user=user.pk)
+    audit_record(actor=actor, action=AuditAction.LEGAL_HOLD_SET, target=hold, user=user)
     return hold
 
 
@@ -410,5 +410,5 @@ def legal_hold_release(*, hold: LegalHold, actor) -> LegalHold:
     hold.released_at = timezone.now()
     hold.released_by = actor
     hold.save(update_fields=["released_at", "released_by"])
-    audit_record(actor=actor, action="legal_hold.released", target=hold, user=hold.user_id)
+    audit_record(actor=actor, action=AuditAction.LEGAL_HOLD_RELEASED, target=hold, user=hold.user)
     return hold

@@ -19,7 +19,9 @@ from django.db import transaction
 
 from accounts.services import user_close
 from privacyportal.registry import registry
+from privacyportal.services import audit_record
 
+from .audit import AuditAction
 from .models import DeletionTombstone
 
 
@@ -85,7 +87,11 @@ def all_tombstones() -> list[Tombstone]:
 
 @transaction.atomic
 def replay(tombstone: Tombstone) -> dict[str, int]:
-    """Erase again what the deletion erased; what is already gone counts 0 (idempotent)."""
+    """Erase again what the deletion erased; what is already gone counts 0 (idempotent).
+
+    A replay that erased something (rows a restore brought back) writes its audit row, by
+    no one (``manage.py replay_deletions``); one that found everything gone records nothing.
+    """
     user = get_user_model().objects.select_for_update().filter(pk=tombstone.user_id).first()
     if user is None:
         return {}
@@ -95,4 +101,14 @@ def replay(tombstone: Tombstone) -> dict[str, int]:
     if tombstone.whole_account and user.closed_at is None:
         user_close(user=user)
         erased["account_closed"] = 1
+    if any(erased.values()):
+        audit_record(
+            actor=None,
+            action=AuditAction.DELETION_REPLAYED,
+            target=user,
+            user=user,
+            request=tombstone.request_reference,
+            erased_at=tombstone.erased_at,
+            erased={code: count for code, count in erased.items() if count},
+        )
     return erased

@@ -19,6 +19,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from privacyportal.errors import ServiceError
 from privacyportal.sms import mask_phone, queue_sms
 
 CODE_LENGTH = 6
@@ -28,7 +29,7 @@ RATE_LIMIT_ACTION = "request_verify"
 SESSION_PREFIX = "requests.pending."
 
 
-class VerificationError(Exception):
+class VerificationError(ServiceError):
     """The code step cannot go on; ``code`` says why, ``message`` says it to the user."""
 
     MESSAGES = {
@@ -49,9 +50,7 @@ class VerificationError(Exception):
     }
 
     def __init__(self, code: str):
-        self.code = code
-        self.message = self.MESSAGES[code]
-        super().__init__(str(self.message))
+        super().__init__(self.MESSAGES[code], code)
 
 
 @dataclass(frozen=True)

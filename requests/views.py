@@ -1,10 +1,10 @@
 """My requests (policy 4.1-4.2): file, follow, withdraw, download the copy; and who
 received my data (policy 3.1), with the recipients a deletion told to delete.
 
-Thin views: forms check the input, ``verification`` asks for a fresh SMS code before a
-copy or a deletion, ``services`` file and change requests, ``selectors`` read. Every
-page that names a request looks it up by reference *and* the signed-in user, so someone
-else's request is a plain 404, exactly like one that does not exist
+Thin views: forms check the input, the filing flow (``flows.filing``) files a request,
+asking for a fresh SMS code before a copy or a deletion, ``services`` change requests,
+``selectors`` read. Every page that names a request looks it up by reference *and* the
+signed-in user, so someone else's request is a plain 404, exactly like one that does not exist
 (``tests/requests/test_cross_user.py`` walks the URLconf to hold every route to that).
 """
 
@@ -20,20 +20,17 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from privacyportal.registry import registry
 
-from . import selectors, services, timeline, verification
+from . import selectors, services, timeline
+from .flows import filing
 from .forms import FILING_FORMS, CodeForm, kept_kinds
 from .models import AccessCopy, Disclosure, PrivacyRequest
 
 Kind = PrivacyRequest.Kind
 DISCLOSURES_PER_PAGE = 25
-# A copy hands over everything we hold and a deletion cannot be undone: a browser left
-# signed in is not enough, the account holder confirms with a code sent to the number.
-NEEDS_CODE = {Kind.ACCESS, Kind.DELETION}
 
 
 def _own_request(request, reference: UUID) -> PrivacyRequest:
@@ -108,28 +105,15 @@ def _filing_page(request, kind: str, form, *, status: int = 200):
     context = {
         "form": form,
         "kind": Kind(kind),
-        "needs_code": kind in NEEDS_CODE,
-        "pending": verification.pending(request, kind) if kind in NEEDS_CODE else None,
+        "needs_code": filing.needs_code(kind),
+        "pending": filing.waiting(request, kind).pending,
         "data_kinds": registry.kinds(),
         "kept_kinds": kept_kinds() if kind == Kind.DELETION else (),
     }
     return render(request, f"requests/new_{kind}.html", context, status=status)
 
 
-def _file(request, kind: str, data: dict, *, verified_at=None, form=None):
-    try:
-        privacy_request = services.request_file(
-            user=request.user, kind=kind, verified_at=verified_at, **data
-        )
-    except services.RequestError as error:
-        if form is not None:
-            form.add_error(None, error.message)
-            return _filing_page(request, kind, form, status=400)
-        return _message_page(
-            request, title=_("Not filed"), message=error.message, status=400, kind=kind
-        )
-    # A copy can be ready by now (built on commit): then there is no answer to wait for.
-    privacy_request.refresh_from_db(fields=["status"])
+def _filed(request, privacy_request: PrivacyRequest):
     if privacy_request.is_open:
         messages.success(
             request,
@@ -147,48 +131,39 @@ def request_new(request, kind: str):
     form_class = FILING_FORMS.get(kind)
     if form_class is None:
         raise Http404
-    if kind == Kind.ACCESS:
-        open_copy = selectors.open_access_request_for_user(user=request.user)
-        if open_copy is not None:
-            messages.info(request, _("A copy of your data is already being prepared."))
-            return redirect("requests:detail", reference=open_copy.reference)
+    open_copy = filing.copy_in_progress(request, kind)
+    if open_copy is not None:
+        messages.info(request, _("A copy of your data is already being prepared."))
+        return redirect("requests:detail", reference=open_copy.reference)
     if request.method == "GET":
         return _filing_page(request, kind, form_class())
     form = form_class(request.POST)
     if not form.is_valid():
         return _filing_page(request, kind, form, status=400)
-    if kind not in NEEDS_CODE:
-        return _file(request, kind, form.filing_data(), form=form)
-    try:
-        # Refuse before the code is sent: a refusal should cost no SMS.
-        services.request_validate(user=request.user, kind=kind, **form.filing_data())
-    except services.RequestError as error:
-        form.add_error(None, error.message)
-        return _filing_page(request, kind, form, status=400)
-    try:
-        verification.start(request, kind, payload=form.filing_data())
-    except verification.VerificationError as error:
-        form.add_error(None, error.message)
+    outcome = filing.begin(request, kind, form.filing_data())
+    if outcome.error:
+        form.add_error(None, outcome.message)
         return _filing_page(
-            request, kind, form, status=429 if error.code == "rate_limited" else 400
+            request, kind, form, status=429 if outcome.error == "rate_limited" else 400
         )
+    if outcome.privacy_request is not None:
+        return _filed(request, outcome.privacy_request)
     return redirect("requests:verify", kind=kind)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def request_verify(request, kind: str):
-    if kind not in NEEDS_CODE:
+    if not filing.needs_code(kind):
         raise Http404
-    pending = verification.pending(request, kind)
-    if pending is None:
-        messages.info(request, verification.VerificationError.MESSAGES["nothing_pending"])
+    outcome = filing.waiting(request, kind)
+    if outcome.error:
+        messages.info(request, outcome.message)
         return redirect("requests:new", kind=kind)
     if request.method == "POST" and "resend" in request.POST:
-        try:
-            verification.resend(request, kind)
-        except verification.VerificationError as error:
-            messages.error(request, error.message)
+        resent = filing.resend(request, kind)
+        if resent.error:
+            messages.error(request, resent.message)
         else:
             messages.success(request, _("We sent a new code."))
         return redirect("requests:verify", kind=kind)
@@ -197,33 +172,26 @@ def request_verify(request, kind: str):
     if request.method == "POST":
         status = 400
         if form.is_valid():
-            try:
-                if verification.check(request, kind, form.cleaned_data["code"]):
-                    return _file(request, kind, pending.payload, verified_at=timezone.now())
-            except verification.VerificationError as error:
-                if error.code != "expired":
-                    messages.error(request, error.message)
-                    return redirect("requests:new", kind=kind)
-                form.add_error(None, error.message)
-            else:
-                pending = verification.pending(request, kind)
-                form.add_error(
-                    "code",
-                    ngettext(
-                        "That code is not right. You can try %(count)d more time.",
-                        "That code is not right. You can try %(count)d more times.",
-                        pending.attempts_left,
-                    )
-                    % {"count": pending.attempts_left},
+            confirmed = filing.confirm(request, kind, form.cleaned_data["code"])
+            if confirmed.privacy_request is not None:
+                return _filed(request, confirmed.privacy_request)
+            if confirmed.refused:
+                return _message_page(
+                    request, title=_("Not filed"), message=confirmed.message, status=400, kind=kind
                 )
+            if confirmed.starts_again:
+                messages.error(request, confirmed.message)
+                return redirect("requests:new", kind=kind)
+            form.add_error(confirmed.field, confirmed.message)
+            outcome = filing.waiting(request, kind)
     return render(
         request,
         "requests/verify.html",
         {
             "form": form,
             "kind": Kind(kind),
-            "pending": pending,
-            "summary": selectors.filing_summary(kind=kind, data=pending.payload),
+            "pending": outcome.pending,
+            "summary": selectors.filing_summary(kind=kind, data=outcome.pending.payload),
         },
         status=status,
     )

@@ -57,6 +57,39 @@ def _force_login_is_a_fresh_sign_in(monkeypatch):
 
 
 @pytest.fixture
+def user(db):
+    """Someone who signed up; a module overrides it for a user with a given number."""
+    from tests.accounts.factories import UserFactory
+
+    return UserFactory()
+
+
+@pytest.fixture
+def signed_in(client, user):
+    """The browser of ``user``, signed in, reading the portal in English."""
+    client.cookies.load({"django_language": "en"})
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def superuser(db):
+    """A privacy officer with every permission, named as the desk shows staff."""
+    from tests.accounts.factories import UserFactory
+
+    return UserFactory(is_staff=True, is_superuser=True, nickname="Officer Wu")
+
+
+@pytest.fixture
+def admin_client(client, superuser):
+    """The superuser on the staff desk, in English (in place of pytest-django's, which signs
+    in its own ``admin_user``)."""
+    client.force_login(superuser)
+    client.cookies["django_language"] = "en"
+    return client
+
+
+@pytest.fixture
 def sms_outbox():
     from privacyportal import sms
 

@@ -16,6 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from privacyportal.tasks import send_sms_task
+
 # Tests read what the in-memory backend sent from here, like mail.outbox.
 outbox: list[SmsMessage] = []
 
@@ -51,8 +53,6 @@ def send_sms(*, to: str, body: str) -> SmsMessage:
 
 def queue_sms(*, to: str, body: str) -> None:
     """Send after commit through the worker, so a rolled-back sign-up sends nothing."""
-    from privacyportal.tasks import send_sms_task
-
     # argsrepr is what Celery shows in logs, events and monitoring: never the code.
     transaction.on_commit(
         lambda: send_sms_task.apply_async(

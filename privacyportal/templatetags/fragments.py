@@ -6,9 +6,9 @@ page, and most of it is the same for everyone:
 * ``{% deploy_fragment "name" vary… %}…{% end_deploy_fragment %}`` holds what only the
   code, the settings and the translations decide (links, labels, the language menu).
   Those change only with a deploy, so the fragment stays in process memory for good.
-* ``{% catalogue_fragment "name" vary… %}…{% end_catalogue_fragment %}`` holds what the
-  purposes' catalogue decides (names, descriptions, data categories). It is kept beside
-  the catalogue in ``consents.cache``, which drops it in every process on a change.
+* Apps add fragments kept in a store of their own with ``fragment_tag``: consents'
+  ``{% catalogue_fragment %}`` (library ``catalogue``) keeps what the purposes' catalogue
+  decides beside the catalogue, which drops it in every process on a change.
 
 The key is the name, the active language and the ``vary`` values. Nothing inside may
 depend on the user or the request other than through ``vary``, and each ``vary`` value
@@ -20,8 +20,6 @@ from django import template
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.translation import get_language
-
-from consents.cache import consent_cache
 
 register = template.Library()
 
@@ -53,7 +51,10 @@ class FragmentNode(template.Node):
         return self.store(key, lambda: self.nodelist.render(context))
 
 
-def _fragment_tag(tag_name: str, store):
+def fragment_tag(library: template.Library, tag_name: str, store) -> None:
+    """Add ``{% tag_name "name" vary… %}…{% end_tag_name %}`` to ``library``: the body is
+    rendered once per key and kept by ``store(key, render)``, which returns the HTML."""
+
     def compile_fragment(parser, token):
         bits = token.split_contents()
         if len(bits) < 2 or bits[1][0] not in "\"'" or bits[1][0] != bits[1][-1]:
@@ -63,8 +64,7 @@ def _fragment_tag(tag_name: str, store):
         vary = [parser.compile_filter(bit) for bit in bits[2:]]
         return FragmentNode(nodelist, bits[1][1:-1], vary, store)
 
-    register.tag(tag_name, compile_fragment)
+    library.tag(tag_name, compile_fragment)
 
 
-_fragment_tag("deploy_fragment", _deploy_store)
-_fragment_tag("catalogue_fragment", consent_cache.catalogue_derived)
+fragment_tag(register, "deploy_fragment", _deploy_store)

@@ -1,4 +1,5 @@
-"""Recipients and disclosures, through ``requests.propagation`` (``0008_roles_for_recipients``).
+"""Recipients and disclosures, through ``requests.register`` and ``requests.disclosures``
+(``0008_roles_for_recipients``).
 
 - recipients are added and changed, and their signing secret set, with
   ``requests.add_recipient`` / ``requests.change_recipient`` (officers); the secret is
@@ -27,7 +28,8 @@ from privacyportal.desk import AdminUrls, PhoneSearch, WithoutBulkDelete
 from privacyportal.staff_access import require_recent_reauthentication
 from privacyportal.templatetags.phones import phone_display
 
-from .. import propagation
+from .. import register
+from ..disclosures import DisclosureError, disclosure_record, disclosure_refusals
 from ..models import DeletionNotice, Disclosure, Recipient
 
 OPEN_NOTICE_STATUSES = [
@@ -64,8 +66,9 @@ class RecipientAdmin(WithoutBulkDelete, AdminUrls, admin.ModelAdmin):
     """The register of recipients (policy 3.1). Officers manage it; everyone on the desk sees it.
 
     The signing secret never appears here: "Set a new secret" makes one through
-    ``propagation.recipient_secret_set`` and shows it in that response only. No bulk
-    delete: recipients that received data cannot go (PROTECT); deactivate them instead.
+    ``register.recipient_secret_set`` and shows it in that response only. Adding, changing
+    and deleting go through ``requests.register`` (audited). No bulk delete: recipients that
+    received data cannot go (PROTECT); deactivate them instead.
     """
 
     form = RecipientForm
@@ -116,7 +119,17 @@ class RecipientAdmin(WithoutBulkDelete, AdminUrls, admin.ModelAdmin):
         # elsewhere. Raised inside the admin's transaction, so nothing is saved meanwhile.
         if "endpoint" in form.changed_data:
             require_recent_reauthentication(request)
-        super().save_model(request, obj, form, change)
+        register.recipient_save(
+            recipient=obj, actor=request.user, categories=form.cleaned_data.get("data_categories")
+        )
+
+    def save_related(self, request, form, formsets, change):
+        # The service set the data categories (its audit row keeps them before and after).
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request, obj):
+        register.recipient_delete(recipient=obj, actor=request.user)
 
     @admin.display(description=_("deletion notices"))
     def delivery(self, obj):
@@ -169,12 +182,8 @@ class RecipientAdmin(WithoutBulkDelete, AdminUrls, admin.ModelAdmin):
             )
         return text
 
-    @staticmethod
-    def _has_records(obj) -> bool:
-        return obj.disclosures.exists() or obj.notices.exists()
-
     def has_delete_permission(self, request, obj=None):
-        if obj is not None and self._has_records(obj):
+        if obj is not None and register.recipient_has_records(obj):
             return False
         return super().has_delete_permission(request, obj)
 
@@ -184,17 +193,12 @@ class RecipientAdmin(WithoutBulkDelete, AdminUrls, admin.ModelAdmin):
         if not super().has_delete_permission(request):
             raise PermissionDenied
         obj = self.get_object(request, unquote(object_id))
-        if obj is not None and self._has_records(obj):
-            self.message_user(
-                request,
-                gettext(
-                    "“%(name)s” cannot be deleted: its disclosures and deletion notices are the "
-                    "record of who received users' data. Untick “active” instead."
-                )
-                % {"name": obj.name},
-                messages.ERROR,
-            )
-            return HttpResponseRedirect(self.admin_url("change", obj.pk))
+        if obj is not None:
+            try:
+                register.recipient_check_deletable(obj)
+            except register.RegisterError as error:
+                self.message_user(request, error.message, messages.ERROR)
+                return HttpResponseRedirect(self.admin_url("change", obj.pk))
         return super().delete_view(request, object_id, extra_context)
 
     # --- the signing secret ----------------------------------------------------------------
@@ -239,7 +243,7 @@ class RecipientAdmin(WithoutBulkDelete, AdminUrls, admin.ModelAdmin):
         }
         template = "admin/requests/recipient/secret_confirm.html"
         if request.method == "POST":
-            context["secret"] = propagation.recipient_secret_set(
+            context["secret"] = register.recipient_secret_set(
                 recipient=recipient, actor=request.user
             )
             self.log_change(request, recipient, gettext("Set a new signing secret."))
@@ -254,14 +258,12 @@ class RecipientAdmin(WithoutBulkDelete, AdminUrls, admin.ModelAdmin):
 
 
 class DisclosureForm(forms.ModelForm):
-    """Recording a sharing: the form checks what it can show next to a field, then
-    ``propagation.disclosure_record`` decides (consent, legal exception) and writes.
+    """Recording a sharing: the form shapes the input and shows each refusal of
+    ``requests.disclosures`` beside its field; ``record`` is the one write
+    (``disclosure_record``, which checks the same rules again inside its transaction)."""
 
-    The service runs as the last step of validation, so a refusal is a form error and
-    the staff member keeps what they typed; ``recorded`` is the disclosure it wrote.
-    """
-
-    actor = None  # set for each request by DisclosureAdmin.get_form
+    # The refusal of a write that the check had let through (DisclosureAdmin.changeform_view).
+    refusal: DisclosureError | None = None
 
     class Meta:
         model = Disclosure
@@ -284,74 +286,36 @@ class DisclosureForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.recorded = None
         if "recipient" in self.fields:
             self.fields["recipient"].queryset = Recipient.objects.filter(is_active=True)
 
     def clean(self):
         data = super().clean()
-        recipient, categories = data.get("recipient"), data.get("categories")
-        if recipient is not None and categories:
-            registered = set(recipient.data_categories.values_list("pk", flat=True))
-            outside = [category.name for category in categories if category.pk not in registered]
-            if outside:
-                self.add_error(
-                    "categories",
-                    gettext(
-                        "%(recipient)s is not registered to receive: %(categories)s. An officer "
-                        "updates the recipient first."
-                    )
-                    % {"recipient": recipient.name, "categories": ", ".join(outside)},
-                )
-        disclosed_at = data.get("disclosed_at")
-        if disclosed_at is not None and disclosed_at > timezone.now():
-            self.add_error("disclosed_at", gettext("A sharing is recorded after it happened."))
-        basis = data.get("basis")
-        if basis == Disclosure.Basis.CONSENT and (
-            data.get("legal_exception") or (data.get("legal_note") or "").strip()
-        ):
-            self.add_error(
-                "legal_exception",
-                gettext("The sharing is on the user's consent: leave the legal exception empty."),
-            )
-        if basis == Disclosure.Basis.LEGAL_EXCEPTION:
-            if not data.get("legal_exception"):
-                self.add_error(
-                    "legal_exception", gettext("Choose the legal exception (policy 3.4).")
-                )
-            if not (data.get("legal_note") or "").strip():
-                self.add_error("legal_note", gettext("Note why the legal exception applies."))
+        if self.refusal is not None:
+            refusals = [self.refusal]
+        else:
+            refusals = disclosure_refusals(**self._sharing())
+        for refusal in refusals:
+            # A field that did not parse already says why; its rules wait until it does.
+            if refusal.field not in self.errors:
+                self.add_error(refusal.field or None, refusal.desk_message)
         return data
 
-    def _post_clean(self):
-        super()._post_clean()
-        if self._errors or self.instance.pk is not None:
-            return
+    def record(self, *, actor) -> Disclosure:
+        return disclosure_record(**self._sharing(), actor=actor)
+
+    def _sharing(self) -> dict:
         data = self.cleaned_data
-        try:
-            self.recorded = propagation.disclosure_record(
-                user=data["user"],
-                recipient=data["recipient"],
-                categories=list(data["categories"]),
-                subject_identifier=data["subject_identifier"],
-                basis=data["basis"],
-                legal_exception=data.get("legal_exception") or "",
-                legal_note=data.get("legal_note") or "",
-                disclosed_at=data.get("disclosed_at"),
-                actor=self.actor,
-            )
-        except propagation.PropagationError as error:
-            if error.code == "consent_missing":
-                self.add_error(
-                    "basis",
-                    gettext(
-                        "The user has not given separate consent to sharing with third "
-                        "parties. Record the sharing on a legal exception if one applies; "
-                        "otherwise the data must not be shared."
-                    ),
-                )
-            else:
-                self.add_error(None, error.message)
+        return {
+            "user": data.get("user"),
+            "recipient": data.get("recipient"),
+            "categories": list(data.get("categories") or []),
+            "subject_identifier": data.get("subject_identifier") or "",
+            "basis": data.get("basis") or "",
+            "legal_exception": data.get("legal_exception") or "",
+            "legal_note": data.get("legal_note") or "",
+            "disclosed_at": data.get("disclosed_at"),
+        }
 
 
 @admin.register(Disclosure)
@@ -398,8 +362,19 @@ class DisclosureAdmin(WithoutBulkDelete, PhoneSearch, admin.ModelAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
-        form.actor = request.user  # a class made for this request by modelform_factory
+        # A class made for this request by modelform_factory.
+        form.refusal = getattr(request, "disclosure_refusal", None)
         return form
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DisclosureError as refusal:
+            # The write refused what the check let through a moment before (the consent
+            # withdrawn in between); its transaction kept nothing. The form is shown again
+            # as typed, with the refusal beside its field, instead of a 500.
+            request.disclosure_refusal = refusal
+            return super().changeform_view(request, object_id, form_url, extra_context)
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
@@ -419,8 +394,9 @@ class DisclosureAdmin(WithoutBulkDelete, PhoneSearch, admin.ModelAdmin):
         return ", ".join(category.name for category in obj.categories.all()) or "—"
 
     def save_form(self, request, form, change):
-        # The service wrote the disclosure (and its categories) while validating the form.
-        return form.recorded
+        # The one write (the row, its categories and its audit row), so that what the admin
+        # logs and links to afterwards is the recorded disclosure.
+        return form.record(actor=request.user)
 
     def save_model(self, request, obj, form, change):
         pass

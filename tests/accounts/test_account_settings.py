@@ -7,7 +7,7 @@ from PIL import Image
 
 from accounts.forms import NicknameForm
 from accounts.models import SecurityEvent
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 from tests.helpers import last_code
 
 User = get_user_model()
@@ -16,13 +16,6 @@ User = get_user_model()
 @pytest.fixture
 def user(db):
     return UserFactory(phone="+8613800138000", nickname="old")
-
-
-@pytest.fixture
-def signed_in(client, user):
-    client.cookies.load({"django_language": "en"})
-    client.force_login(user)
-    return client
 
 
 def png_bytes(size=(64, 48), color=(200, 30, 30), **save_kwargs) -> bytes:

@@ -13,7 +13,7 @@ from accounts.services import activity_record
 from consents.models import Purpose
 from consents.services import consent_grant, consent_withdraw
 from privacyportal.registry import registry
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 
 SEARCH = BrowsingRecord.Kind.SEARCH
 VIEW = BrowsingRecord.Kind.VIEW
@@ -26,18 +26,6 @@ def personalisation() -> Purpose:
 def stored(user, text="query", kind=SEARCH, **fields) -> BrowsingRecord:
     # Rows for the page tests go in directly; how they get written is tested on its own.
     return BrowsingRecord.objects.create(user=user, kind=kind, text=text, **fields)
-
-
-@pytest.fixture
-def user(db):
-    return UserFactory()
-
-
-@pytest.fixture
-def signed_in(client, user):
-    client.cookies.load({"django_language": "en"})
-    client.force_login(user)
-    return client
 
 
 # --- recording only through the consent check ------------------------------------------

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 from tests.helpers import signup_data
 
 pytestmark = pytest.mark.django_db(transaction=True)

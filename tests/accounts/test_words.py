@@ -14,7 +14,7 @@ from accounts.models import SecurityEvent
 from consents.models import PolicyVersion, Purpose
 from consents.seed import POLICY_DIR
 from privacyportal.templatetags.phones import phone_display
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 from tests.helpers import last_code, signup_data
 
 # Transactional: SMS go out on commit, as in production.

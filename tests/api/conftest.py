@@ -5,10 +5,10 @@ import pytest
 
 from api.models import Scope
 from api.services import service_token_create
-from consents.models import Channel, DataCategory, Purpose
+from consents.models import Channel, Purpose
 from consents.services import consent_grant
-from requests.models import Recipient
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
+from tests.requests.factories import RecipientFactory
 
 ALL_SCOPES = list(Scope.values)
 
@@ -58,9 +58,7 @@ def grant(user, code):
 
 @pytest.fixture
 def recipient():
-    recipient = Recipient.objects.create(name="Acme Logistics", contact="dpo@acme.example")
-    recipient.data_categories.set(DataCategory.objects.filter(code__in=["phone_number", "profile"]))
-    return recipient
+    return RecipientFactory(name="Acme Logistics", categories=["phone_number", "profile"])
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ import pytest
 
 from accounts.models import BrowsingRecord
 from accounts.services import user_close
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 
 from .conftest import grant
 

@@ -8,9 +8,9 @@ from django.db.migrations.loader import MigrationLoader
 from django.urls import reverse
 
 from api.models import ServiceToken
-from api.services import token_digest
+from api.tokens import token_digest
 from privacyportal.models import AuditEntry
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 from tests.requests.test_roles import ensure_roles
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ import pytest
 from accounts.services import user_close
 from consents.models import Purpose
 from consents.services import consent_withdraw
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 
 from .conftest import grant
 

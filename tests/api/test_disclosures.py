@@ -1,10 +1,10 @@
-"""Recording a disclosure through the API goes through propagation.disclosure_record and its rules."""
+"""Recording a disclosure through the API goes through requests.disclosures.disclosure_record and its rules."""
 
 import pytest
 from django.utils import timezone
 
 from requests.models import Disclosure
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 
 from .conftest import grant
 

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from consents.models import DataCategory
-from requests.models import Recipient
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
+from tests.requests.factories import RecipientFactory
 
 from .conftest import grant
 
@@ -27,8 +26,7 @@ def test_the_api_survives_a_fuzz_from_its_own_schema(live_server, token, tmp_pat
     for user in users[::2]:
         grant(user, "personalisation")
         grant(user, "third_party_sharing")
-    recipient = Recipient.objects.create(name="Acme Logistics", contact="dpo@acme.example")
-    recipient.data_categories.set(DataCategory.objects.all())
+    RecipientFactory(name="Acme Logistics")
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
 
     result = subprocess.run(

@@ -3,14 +3,12 @@
 import time
 
 import pytest
-from django.utils import timezone
 
 from api.selectors import poll_message
 from requests.delivery import sign
-from requests.models import DeletionNotice, NoticeAttempt, PrivacyRequest
-from requests.propagation import recipient_secret_set
-from requests.services import request_file
-from tests.factories import UserFactory
+from requests.models import DeletionNotice, NoticeAttempt
+from requests.register import recipient_secret_set
+from tests.requests.factories import WholeAccountDeletionFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,13 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def notice(recipient, staff):
     secret = recipient_secret_set(recipient=recipient, actor=staff)
-    privacy_request = request_file(
-        user=UserFactory(),
-        kind=PrivacyRequest.Kind.DELETION,
-        ground="4.2.4",
-        whole_account=True,
-        verified_at=timezone.now(),
-    )
+    privacy_request = WholeAccountDeletionFactory(ground="4.2.4")
     notice = DeletionNotice.objects.create(
         request=privacy_request,
         recipient=recipient,

@@ -9,10 +9,11 @@ import pytest
 from accounts.models import BrowsingRecord
 from api.auth import caller_for
 from api.models import Scope, ServiceToken
-from api.services import TokenError, service_token_create, service_token_revoke, token_digest
+from api.services import TokenError, service_token_create, service_token_revoke
+from api.tokens import token_digest
 from privacyportal.models import AuditEntry
 from requests.models import Disclosure
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 
 from .conftest import grant
 
@@ -133,13 +134,13 @@ def test_a_revocation_wins_over_a_copy_read_before_it(make_token, staff):
     put it back in the cache after the revocation's marker."""
     from django.core.cache import cache
 
-    from api.auth import _key
+    from api.auth import shared_key
 
     token, plaintext = make_token()
     stale = (token.pk, token.service, token.prefix, tuple(token.scopes))
 
     service_token_revoke(token=token, actor=staff)
-    cache.add(_key(token_digest(plaintext)), stale)  # what the late reader does
+    cache.add(shared_key(token_digest(plaintext)), stale)  # what the late reader does
 
     assert caller_for(plaintext) is None
 

@@ -25,7 +25,7 @@ from consents.models import Purpose
 from consents.selectors import consent_is_given
 from consents.services import consent_grant
 from requests.models import AccessCopy, PrivacyRequest
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 
 pytestmark = pytest.mark.browser
 

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from accounts.models import BrowsingRecord
 from consents.models import ConsentEvent, PolicyVersion, Purpose
 from consents.selectors import consent_is_given
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 
 pytestmark = pytest.mark.browser
 

@@ -22,7 +22,7 @@ from consents.selectors import consent_is_given
 from consents.services import consent_grant
 from privacyportal.templatetags.phones import phone_display
 from requests.models import DeletionTombstone, PrivacyRequest, RequestEvent
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 
 pytestmark = pytest.mark.browser
 

@@ -13,28 +13,13 @@ from playwright.sync_api import expect
 
 from consents.models import DataCategory, Purpose
 from consents.services import consent_grant
-from requests import propagation, services
-from requests.models import Disclosure, PrivacyRequest, Recipient
+from requests import services
+from requests.models import PrivacyRequest
+from tests.accounts.factories import UserFactory
 from tests.browser.conftest import PHONE
-from tests.factories import UserFactory
+from tests.requests.factories import RecipientFactory, disclose
 
 pytestmark = pytest.mark.browser
-
-
-def shared(user, name, code, identifier):
-    recipient = Recipient.objects.create(name=name, contact=f"dpo@{identifier}.example")
-    category = DataCategory.objects.get(code=code)
-    recipient.data_categories.add(category)
-    propagation.disclosure_record(
-        user=user,
-        recipient=recipient,
-        categories=[category],
-        subject_identifier=identifier,
-        basis=Disclosure.Basis.LEGAL_EXCEPTION,
-        legal_exception=Disclosure.LegalException.LEGAL_OBLIGATION,
-        legal_note="Statutory reporting.",
-    )
-    return recipient
 
 
 def test_the_request_page_names_only_the_recipient_in_scope_and_its_category(
@@ -43,8 +28,8 @@ def test_the_request_page_names_only_the_recipient_in_scope_and_its_category(
     base = live_server.url
     user = UserFactory()
     consent_grant(user=user, purpose=Purpose.objects.get(code="personalisation"))
-    shared(user, "Shop Partner", "browsing_records", "shop")
-    shared(user, "Courier Co", "phone_number", "courier")
+    disclose(user, RecipientFactory(name="Shop Partner"), "shop", "browsing_records")
+    disclose(user, RecipientFactory(name="Courier Co"), "courier", "phone_number")
     staff = UserFactory(is_staff=True)
     with translation.override("zh-hans"):
         browsing = DataCategory.objects.get(code="browsing_records").name

@@ -17,10 +17,11 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from consents import services
-from consents.models import ConsentEvent, ConsentState, PolicyVersion, Purpose
+from consents.models import ConsentEvent, ConsentState, Purpose
 from consents.selectors import consent_is_given
+from tests.accounts.factories import UserFactory
 from tests.browser.conftest import PHONE
-from tests.factories import UserFactory
+from tests.consents.factories import PolicyVersionFactory
 
 pytestmark = pytest.mark.browser
 
@@ -38,18 +39,11 @@ def test_a_pending_version_leaves_the_rights_open_and_can_be_declined(
     user = UserFactory()
     services.consent_grant(user=user, purpose=personalisation)
     services.consent_grant(user=user, purpose=cross_border, separately_confirmed=True)
-    v1 = PolicyVersion.objects.get(number=1)
-    draft = PolicyVersion.objects.create(
-        title_zh_hans=v1.title_zh_hans,
-        title_en=v1.title_en,
-        body_zh_hans=v1.body_zh_hans + "\n\n我们现在将搜索记录保存 90 天。\n",
-        body_en=v1.body_en + "\n\nWe now keep search records for 90 days.\n",
-        summary_zh_hans="搜索记录现保存 90 天。",
-        summary_en="Search records are now kept for 90 days.",
-        is_material=True,
+    PolicyVersionFactory(
+        longer_search_records=True,
+        changed_purposes=[personalisation],
+        actor=staff,
     )
-    draft.changed_purposes.set([personalisation])
-    services.policy_version_publish(version=draft, actor=staff)
     assert wait_until(lambda: not consent_is_given(user=user, purpose="personalisation"))
 
     page = sign_in(zh_phone_context, user).new_page()

@@ -18,7 +18,7 @@ from consents.models import ConsentEvent, PolicyAcceptance, PolicyVersion, Purpo
 from consents.selectors import consent_is_given
 from consents.services import consent_grant
 from privacyportal.models import AuditEntry
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 
 pytestmark = pytest.mark.browser
 

@@ -21,11 +21,19 @@ from playwright.sync_api import expect
 from accounts.models import BrowsingRecord, SecurityEvent
 from accounts.services import activity_record
 from consents import services as consent_services
-from consents.models import DataCategory, PolicyVersion, Purpose
-from requests import propagation
+from consents.models import Purpose
 from requests import services as request_services
-from requests.models import Disclosure, PrivacyRequest, Recipient
-from tests.factories import UserFactory
+from requests.models import PrivacyRequest
+from tests.accounts.factories import UserFactory
+from tests.consents.factories import PolicyVersionFactory
+from tests.requests.factories import (
+    AccessFactory,
+    CorrectionFactory,
+    DeletionFactory,
+    QuestionFactory,
+    RecipientFactory,
+    disclose,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -94,48 +102,34 @@ def demo_user(staff):
             ip_address=f"10.20.30.{40 + index}",
         )
 
-    recipient = Recipient.objects.create(
-        name="顺达物流有限公司", contact="隐私专员 privacy@shunda.example"
+    shared = ["phone_number", "profile"]
+    recipient = RecipientFactory(
+        name="顺达物流有限公司", contact="隐私专员 privacy@shunda.example", categories=shared
     )
-    recipient.data_categories.set(DataCategory.objects.filter(code__in=["phone_number", "profile"]))
-    propagation.disclosure_record(
-        user=user,
-        recipient=recipient,
-        categories=list(recipient.data_categories.all()),
-        subject_identifier="SD-20260001",
-        basis=Disclosure.Basis.CONSENT,
+    disclose(
+        user,
+        recipient,
+        "SD-20260001",
+        *shared,
+        on_consent=True,
         disclosed_at=timezone.now() - timedelta(days=3),
     )
     # Sharing withdrawn since: its separate-consent page asks again.
     consent_services.consent_withdraw(user=user, purpose=purposes["third_party_sharing"])
 
-    Kind = PrivacyRequest.Kind
-    question = request_services.request_file(
-        user=user, kind=Kind.QUESTION, details="你们会把我的手机号提供给哪些公司？保存多久？"
+    question = QuestionFactory(
+        user=user, details="你们会把我的手机号提供给哪些公司？保存多久？", started_by=staff
     )
-    request_services.request_start(privacy_request=question, actor=staff)
     request_services.request_complete(
         privacy_request=question,
         actor=staff,
         answer="仅提供给“我的数据”中列出的接收方，保存期限见隐私政策第五章。",
     )
-    correction = request_services.request_file(
-        user=user,
-        kind=Kind.CORRECTION,
-        correction_field="nickname",
-        correction_value="小明同学",
-        details="昵称少了两个字。",
+    CorrectionFactory(
+        user=user, correction_value="小明同学", details="昵称少了两个字。", started_by=staff
     )
-    request_services.request_start(privacy_request=correction, actor=staff)
-    request_services.request_file(
-        user=user,
-        kind=Kind.DELETION,
-        verified_at=timezone.now(),
-        ground="4.2.4",
-        scope_kinds=["browsing_records"],
-        details="不再需要个性化展示。",
-    )
-    request_services.request_file(user=user, kind=Kind.ACCESS, verified_at=timezone.now())
+    DeletionFactory(user=user, ground="4.2.4", details="不再需要个性化展示。")
+    AccessFactory(user=user)
     return user
 
 
@@ -208,18 +202,11 @@ def test_screenshots_of_the_pages_people_meet(
         desk.close()
 
     # Last: a material version now waits for the user's decision.
-    v1 = PolicyVersion.objects.get(number=1)
-    draft = PolicyVersion.objects.create(
-        title_zh_hans=v1.title_zh_hans,
-        title_en=v1.title_en,
-        body_zh_hans=v1.body_zh_hans + "\n\n我们现在将搜索记录保存 90 天。\n",
-        body_en=v1.body_en + "\n\nWe now keep search records for 90 days.\n",
-        summary_zh_hans="搜索记录现保存 90 天。",
-        summary_en="Search records are now kept for 90 days.",
-        is_material=True,
+    PolicyVersionFactory(
+        longer_search_records=True,
+        changed_purposes=[Purpose.objects.get(code="personalisation")],
+        actor=staff,
     )
-    draft.changed_purposes.set([Purpose.objects.get(code="personalisation")])
-    consent_services.policy_version_publish(version=draft, actor=staff)
     shoot(page, base + reverse("policy:accept"), "acceptance")
 
     names = sorted(path.name for path in screenshot_dir().glob("*.png"))

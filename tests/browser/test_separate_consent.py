@@ -8,26 +8,25 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from consents.models import DataCategory
-from requests.models import Recipient
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
+from tests.requests.factories import RecipientFactory
 
 pytestmark = pytest.mark.browser
 
 PURPOSE = "third_party_sharing"
 
 
-def recipient(name, contact, codes, *, active=True):
-    made = Recipient.objects.create(name=name, contact=contact, is_active=active)
-    made.data_categories.set(DataCategory.objects.filter(code__in=codes))
-    return made
-
-
 def test_the_sharing_consent_names_the_recipients_and_never_the_password(
     live_server, zh_phone_context, sign_in
 ):
-    recipient("顺达物流有限公司", "隐私专员 privacy@shunda.example", ["phone_number", "profile"])
-    recipient("旧合作方", "old@partner.example", ["phone_number"], active=False)
+    RecipientFactory(
+        name="顺达物流有限公司",
+        contact="隐私专员 privacy@shunda.example",
+        categories=["phone_number", "profile"],
+    )
+    RecipientFactory(
+        name="旧合作方", contact="old@partner.example", categories=["phone_number"], is_active=False
+    )
     user = UserFactory()
     sign_in(zh_phone_context, user)
     page = zh_phone_context.new_page()

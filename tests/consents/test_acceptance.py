@@ -1,7 +1,6 @@
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import urlencode
 
 from consents import services
@@ -17,9 +16,10 @@ from consents.models import (
 )
 from consents.selectors import consent_is_given
 from consents.tasks import policy_version_sms_task
-from requests import services as request_services
 from requests.models import PrivacyRequest
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
+from tests.consents.factories import PolicyVersionFactory
+from tests.requests.factories import QuestionFactory
 
 # Consent-cache invalidation runs on commit, so the tests commit.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,18 +38,9 @@ def staff():
 @pytest.fixture
 def publish(staff):
     def publish(*, material, changed_purposes=(), sentence="A new paragraph."):
-        v1 = PolicyVersion.objects.get(number=1)
-        draft = PolicyVersion.objects.create(
-            title_zh_hans=v1.title_zh_hans,
-            title_en=v1.title_en,
-            body_zh_hans=f"{v1.body_zh_hans}\n\n{sentence}\n",
-            body_en=f"{v1.body_en}\n\n{sentence}\n",
-            summary_zh_hans="变更摘要。",
-            summary_en="What we changed.",
-            is_material=material,
+        return PolicyVersionFactory(
+            is_material=material, changed_purposes=changed_purposes, sentence=sentence, actor=staff
         )
-        draft.changed_purposes.set(changed_purposes)
-        return services.policy_version_publish(version=draft, actor=staff)
 
     return publish
 
@@ -246,9 +237,7 @@ def pending(client, publish, personalisation, media_root):
     user = UserFactory()
     services.consent_grant(user=user, purpose=personalisation)
     copy_request = access_request(user)
-    question = request_services.request_file(
-        user=user, kind=PrivacyRequest.Kind.QUESTION, details="Why?", verified_at=timezone.now()
-    )
+    question = QuestionFactory(user=user, verified=True)
     publish(material=True, changed_purposes=[personalisation])
     client.force_login(user)
     client.cookies["django_language"] = "en"

@@ -14,23 +14,11 @@ from consents.models import (
 )
 from consents.selectors import consent_is_given
 from privacyportal.models import AuditEntry
+from tests.accounts.factories import UserFactory
 from tests.consents.test_cache import listening
-from tests.factories import UserFactory
 
 # Purpose and policy changes invalidate the consent cache on commit.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def superuser():
-    return UserFactory(is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def admin_client(client, superuser):
-    client.force_login(superuser)
-    client.cookies["django_language"] = "en"
-    return client
 
 
 @pytest.fixture

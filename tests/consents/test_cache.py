@@ -6,9 +6,9 @@ import pytest
 from django.core.cache import cache
 
 from consents import selectors, services
-from consents.cache import ConsentCache, _user_value_key, _user_version_key, consent_cache
+from consents.cache import ConsentCache, consent_cache, user_value_key, user_version_key
 from consents.models import DataCategory, Purpose
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -74,10 +74,10 @@ def test_a_value_computed_before_a_change_is_not_served_after_it(personalisation
     old version; once the writer bumps the version the value is recomputed."""
     user = UserFactory()
     stale = selectors._compute_users([user.pk])[user.pk]
-    version = cache.get(_user_version_key(user.pk), 0)
+    version = cache.get(user_version_key(user.pk), 0)
     services.consent_grant(user=user, purpose=personalisation)
     # The slow reader now stores what it computed before the grant, with the version it read.
-    cache.set(_user_value_key(user.pk), (version, stale))
+    cache.set(user_value_key(user.pk), (version, stale))
     consent_cache.reset_local()
     assert selectors.consent_is_given(user=user, purpose="personalisation") is True
 
@@ -118,7 +118,7 @@ def test_values_made_from_the_catalogue_are_dropped_in_every_process_on_a_change
 
     category = DataCategory.objects.get(code="phone_number")
     category.name_en = "Phone"
-    services.data_category_save(category=category)
+    services.data_category_save(category=category, actor=None)
 
     assert wait_until(lambda: "names" not in other_process._derived), "invalidation not received"
     assert other_process.catalogue_derived("names", lambda: "after") == "after"

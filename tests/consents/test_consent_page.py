@@ -4,7 +4,7 @@ from django.urls import reverse
 from consents import services
 from consents.models import Channel, ConsentEvent, ConsentState, Purpose
 from consents.selectors import consent_is_given
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 
 # The page reads consents through the cache, which a change invalidates on commit.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -13,13 +13,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def user():
     return UserFactory(phone="+8613800138000")
-
-
-@pytest.fixture
-def signed_in(client, user):
-    client.cookies.load({"django_language": "en"})
-    client.force_login(user)
-    return client
 
 
 def purpose_url(code):

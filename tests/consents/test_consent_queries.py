@@ -7,9 +7,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from consents import services
-from consents.models import DataCategory, Purpose
+from consents.models import Purpose
 from consents.selectors import consent_is_given, consents_given
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
+from tests.consents.factories import PurposeFactory, categories
 
 pytestmark = pytest.mark.django_db
 
@@ -33,22 +34,16 @@ def count_queries(func):
 
 
 def add_purposes(n=EXTRA_PURPOSES):
-    categories = list(DataCategory.objects.all()[:3])
-    purposes = []
-    for i in range(n):
-        purpose = Purpose.objects.create(
+    codes = [category.code for category in categories()[:3]]
+    return [
+        PurposeFactory(
             code=f"extra_{i}",
-            kind=Purpose.Kind.ADDITIONAL,
             requires_separate_consent=i % 3 == 0,
-            name_zh_hans=f"附加功能 {i}",
-            name_en=f"Extra function {i}",
-            description_zh_hans="说明",
-            description_en="Why we would use it.",
             position=100 + i,
+            data_categories=codes[: 1 + i % 3],
         )
-        purpose.data_categories.set(categories[: 1 + i % 3])
-        purposes.append(purpose)
-    return purposes
+        for i in range(n)
+    ]
 
 
 def test_the_consent_page_costs_the_same_with_7_or_20_purposes(client):

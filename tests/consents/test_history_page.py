@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from consents.models import ConsentEvent, Purpose
 from consents.services import consent_grant, consent_withdraw
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,7 +5,7 @@ from django.utils import translation
 from consents import services
 from consents.models import Channel, ConsentEvent, ConsentState, LedgerHead, Purpose
 from consents.selectors import version_in_force
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

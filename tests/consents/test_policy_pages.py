@@ -6,7 +6,7 @@ from consents.diff import diff_texts, tokenise
 from consents.markdown import render_markdown
 from consents.models import PolicyVersion
 from consents.selectors import version_in_force
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from django.urls import reverse
 from consents import services
 from consents.models import Channel, ConsentEvent, Purpose
 from consents.receipts import receipt_for_event
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -14,13 +14,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def user():
     return UserFactory(phone="+8613800138000")
-
-
-@pytest.fixture
-def signed_in(client, user):
-    client.cookies.load({"django_language": "en"})
-    client.force_login(user)
-    return client
 
 
 def download(client, event):

@@ -11,7 +11,7 @@ from consents.models import Purpose
 from consents.services import consent_grant, consent_withdraw
 from help.search import QUERY_MAX, excerpt, highlight, policy_blocks
 from help.topics import TOPICS
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 
 HELP = "/help/"
 

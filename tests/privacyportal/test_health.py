@@ -15,7 +15,7 @@ from django.utils import timezone
 from privacyportal import celery_app
 from privacyportal.health import WORKER_HEARTBEAT_KEY
 from privacyportal.tasks import worker_heartbeat_task
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 from tests.privacyportal.test_celery_worker import celery_leaves_logging_alone  # noqa: F401
 
 WAIT_SECONDS = 20

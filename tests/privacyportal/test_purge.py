@@ -25,7 +25,8 @@ from privacyportal.tasks import purge_expired_task
 from requests.deadlines import due_date
 from requests.models import AccessCopy, LegalHold, PrivacyRequest, RequestEvent
 from requests.personal_data import ACCESS_COPIES
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
+from tests.requests.factories import QuestionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -222,6 +223,7 @@ def test_expired_access_copies_lose_their_file_and_ready_ones_stay(now, media_ro
     assert ready.status == AccessCopy.Status.READY and storage.exists(ready.file.name)
     audit = AuditEntry.objects.get(action="access_copy.expired")
     assert audit.target_id == str(expired.pk) and audit.actor is None
+    assert audit.user == user
     # Idempotent: the next day finds nothing more to do.
     assert {r.target: r.rows for r in purge_run(now=now)}[ACCESS_COPIES] == 0
 
@@ -364,10 +366,7 @@ def test_relaxed_commits_are_for_the_purge_only(now):
 
 def test_a_model_with_dependants_still_cascades():
     user = UserFactory()
-    privacy_request = PrivacyRequest.objects.create(
-        user=user, kind=PrivacyRequest.Kind.QUESTION, due_on=due_date(timezone.now())
-    )
-    RequestEvent.objects.create(request=privacy_request, action="submitted", to_status="submitted")
+    privacy_request = QuestionFactory(user=user)  # filing wrote its "submitted" event
     assert purge_in_batches(PrivacyRequest.objects.filter(pk=privacy_request.pk)) == 1
     assert not RequestEvent.objects.filter(request_id=privacy_request.pk).exists()
 

@@ -25,7 +25,6 @@ from consents import services as consent_services
 from consents.models import DataCategory, PolicyVersion, Purpose
 from consents.selectors import version_in_force
 from privacyportal.models import AuditEntry, PurgeRun
-from requests import services as request_services
 from requests.models import (
     DeletionNotice,
     DeletionTombstone,
@@ -36,7 +35,13 @@ from requests.models import (
     Recipient,
     RequestEvent,
 )
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
+from tests.requests.factories import (
+    AccessFactory,
+    CorrectionFactory,
+    QuestionFactory,
+    WholeAccountDeletionFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -55,25 +60,13 @@ class World:
 def make_world() -> World:
     owner = UserFactory(phone="+8613800138000", nickname="Owner")
     staff = UserFactory(is_staff=True, is_superuser=True, nickname="Staff")
-    now = timezone.now()
     requests = {
-        kind: request_services.request_file(
-            user=owner,
-            kind=kind,
-            details="Please.",
-            verified_at=now,
-            **(
-                {"ground": PrivacyRequest.Ground.NO_CONSENT, "whole_account": True}
-                if kind == Kind.DELETION
-                else {}
-            ),
-            **(
-                {"correction_field": "nickname", "correction_value": "New"}
-                if kind == Kind.CORRECTION
-                else {}
-            ),
-        )
-        for kind in Kind
+        Kind.ACCESS: AccessFactory(user=owner, details="Please."),
+        Kind.CORRECTION: CorrectionFactory(
+            user=owner, details="Please.", correction_value="New", verified=True
+        ),
+        Kind.DELETION: WholeAccountDeletionFactory(user=owner, details="Please."),
+        Kind.QUESTION: QuestionFactory(user=owner, details="Please.", verified=True),
     }
     return World(owner=owner, staff=staff, requests=requests)
 
@@ -230,7 +223,13 @@ def grow(world: World, size: int) -> None:
     )
     AuditEntry.objects.bulk_create(
         [
-            AuditEntry(actor=staff, action="test", target_type="user", target_id=str(other.pk))
+            AuditEntry(
+                actor=staff,
+                action="user.changed",
+                user=other,
+                target_type="accounts.user",
+                target_id=str(other.pk),
+            )
             for other in others
         ]
     )

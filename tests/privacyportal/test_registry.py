@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.models import SecurityEvent
 from privacyportal.registry import registry
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 
 
 def models_referring_to_users():

@@ -23,7 +23,8 @@ from requests import access_copy, services, timeline
 from requests.deadlines import due_date
 from requests.models import AccessCopy, PrivacyRequest, RequestEvent
 from requests.tasks import build_access_copy_task
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
+from tests.requests.factories import AccessFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Status = PrivacyRequest.Status
@@ -101,9 +102,7 @@ def test_a_copy_holds_every_kind_of_the_users_data_and_completes_the_request(
     # Filing queues the build after commit; tasks run eagerly in tests, here in the
     # portal's language, as a worker runs them (the user saved no language).
     with translation.override("zh-hans"):
-        privacy_request = services.request_file(
-            user=user, kind=PrivacyRequest.Kind.ACCESS, verified_at=timezone.now()
-        )
+        privacy_request = AccessFactory(user=user)
 
     copy = AccessCopy.objects.get(request=privacy_request)
     assert copy.status == CopyStatus.READY
@@ -397,12 +396,11 @@ def test_a_build_whose_worker_died_is_claimed_again_by_the_sweep(settings, tmp_p
 
     from requests import tasks
     from requests.models import AccessCopy, PrivacyRequest
-    from requests.services import request_file
 
     settings.MEDIA_ROOT = tmp_path / "media"
     monkeypatch.setattr(tasks.build_access_copy_task, "delay", lambda copy_id: None)
     user = UserFactory()
-    privacy_request = request_file(user=user, kind="access", verified_at=timezone.now())
+    privacy_request = AccessFactory(user=user)
     copy = privacy_request.access_copy
     # A worker claimed it 31 minutes ago and was killed.
     AccessCopy.objects.filter(pk=copy.pk).update(
@@ -422,11 +420,10 @@ def test_a_build_in_progress_elsewhere_is_left_alone(settings, tmp_path, monkeyp
     from requests import tasks
     from requests.access_copies import access_copies_due
     from requests.models import AccessCopy
-    from requests.services import request_file
 
     settings.MEDIA_ROOT = tmp_path / "media"
     monkeypatch.setattr(tasks.build_access_copy_task, "delay", lambda copy_id: None)
-    privacy_request = request_file(user=UserFactory(), kind="access", verified_at=timezone.now())
+    privacy_request = AccessFactory()
     AccessCopy.objects.filter(pk=privacy_request.access_copy.pk).update(
         status=AccessCopy.Status.BUILDING, building_since=timezone.now()
     )

@@ -16,20 +16,19 @@ import zipfile
 import pytest
 from allauth.mfa.models import Authenticator
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from PIL import Image
 
 from accounts.models import BrowsingRecord, SecurityEvent
 from accounts.services import activity_record, security_event_record
-from consents.models import DataCategory, Purpose
+from consents.models import Purpose
 from consents.services import consent_grant
 from privacyportal.registry import registry
 from requests.access_copy import FILES_FOLDER, GUIDE_NAME, code_header
-from requests.models import Disclosure, PrivacyRequest, Recipient
-from requests.propagation import disclosure_record
-from requests.services import request_file
-from tests.factories import UserFactory
+from requests.models import Disclosure, PrivacyRequest
+from tests.accounts.factories import UserFactory
 from tests.helpers import last_code
+from tests.requests.factories import AccessFactory, QuestionFactory, RecipientFactory, disclose
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -56,19 +55,8 @@ def user_with_every_kind(client, language: str):
     consent_grant(user=user, purpose=Purpose.objects.get(code="personalisation"))
     assert activity_record(user=user, kind=BrowsingRecord.Kind.SEARCH, text="保存期限")
     assert activity_record(user=user, kind=BrowsingRecord.Kind.VIEW, text="Help", path="/help/")
-    category = DataCategory.objects.order_by("code").first()
-    recipient = Recipient.objects.create(name="Courier Ltd", contact="dpo@courier.example")
-    recipient.data_categories.add(category)
-    disclosure_record(
-        user=user,
-        recipient=recipient,
-        categories=[category],
-        subject_identifier="C-1001",
-        basis=Disclosure.Basis.LEGAL_EXCEPTION,
-        legal_exception=Disclosure.LegalException.LEGAL_OBLIGATION,
-        legal_note="Statutory reporting duty.",
-    )
-    request_file(user=user, kind=PrivacyRequest.Kind.QUESTION, details="How long do you keep it?")
+    disclose(user, RecipientFactory(name="Courier Ltd"), "C-1001")
+    QuestionFactory(user=user, details="How long do you keep it?")
     # A staff member's second factor: its kind and dates go in the copy, its secret never.
     Authenticator.objects.create(
         user=user, type=Authenticator.Type.TOTP, data={"secret": "NEVER-IN-THE-COPY"}
@@ -268,9 +256,7 @@ def test_the_language_saved_on_the_account_wins_over_the_one_active(media_root):
 
     user = UserFactory(language="en")
     with translation.override("zh-hans"):
-        privacy_request = request_file(
-            user=user, kind=PrivacyRequest.Kind.ACCESS, verified_at=timezone.now()
-        )
+        privacy_request = AccessFactory(user=user)
     copy = privacy_request.access_copy
     copy.refresh_from_db()
     with copy.file.open("rb") as handle, zipfile.ZipFile(handle) as archive:

@@ -21,7 +21,14 @@ from requests.models import (
     PrivacyRequest,
     RequestEvent,
 )
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
+from tests.requests.factories import (
+    AccessFactory,
+    CorrectionFactory,
+    DeletionFactory,
+    QuestionFactory,
+    WholeAccountDeletionFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -31,45 +38,8 @@ Action = RequestEvent.Action
 CHANGELIST = "admin:requests_privacyrequest_changelist"
 
 
-@pytest.fixture
-def superuser():
-    return UserFactory(is_staff=True, is_superuser=True, nickname="Officer Wu")
-
-
-@pytest.fixture
-def admin_client(client, superuser):
-    client.force_login(superuser)
-    client.cookies["django_language"] = "en"
-    return client
-
-
 def messages_of(response):
     return [str(m) for m in get_messages(response.wsgi_request)]
-
-
-def question(user=None, text="What do you keep about me?"):
-    return services.request_file(user=user or UserFactory(), kind=Kind.QUESTION, details=text)
-
-
-def deletion(user=None, **kwargs):
-    kwargs.setdefault("ground", PrivacyRequest.Ground.NO_CONSENT)
-    return services.request_file(
-        user=user or UserFactory(), kind=Kind.DELETION, verified_at=timezone.now(), **kwargs
-    )
-
-
-def correction(user=None, field="nickname", value="New Name", details=""):
-    return services.request_file(
-        user=user or UserFactory(),
-        kind=Kind.CORRECTION,
-        correction_field=field,
-        correction_value=value,
-        details=details,
-    )
-
-
-def started(privacy_request, actor):
-    return services.request_start(privacy_request=privacy_request, actor=actor)
 
 
 def act(client, action, requests, follow=True, **data):
@@ -96,8 +66,8 @@ def listed(client, **params):
 
 
 def test_assign_to_me_and_start_in_bulk_report_each_refusal(admin_client, superuser):
-    first, second = question(), question()
-    closed = question()
+    first, second = QuestionFactory(), QuestionFactory()
+    closed = QuestionFactory()
     services.request_reject(
         privacy_request=closed, actor=superuser, reason=PrivacyRequest.RejectionReason.NO_GROUND
     )
@@ -132,7 +102,7 @@ def test_assign_to_me_and_start_in_bulk_report_each_refusal(admin_client, superu
 def test_extend_asks_for_the_reason_and_extends_once(
     admin_client, superuser, sms_outbox, django_capture_on_commit_callbacks
 ):
-    privacy_request = question()
+    privacy_request = QuestionFactory()
     page = act(admin_client, "extend_requests", [privacy_request], follow=False)
     assert page.status_code == 200
     html = page.content.decode()
@@ -171,7 +141,7 @@ def test_extend_asks_for_the_reason_and_extends_once(
 
 
 def test_reject_offers_the_reasons_and_tells_how_to_complain(admin_client, superuser):
-    privacy_request = question()
+    privacy_request = QuestionFactory()
     page = act(admin_client, "reject_requests", [privacy_request], follow=False)
     html = page.content.decode()
     for value, _label in PrivacyRequest.RejectionReason.choices:
@@ -207,7 +177,7 @@ def test_reject_offers_the_reasons_and_tells_how_to_complain(admin_client, super
 
 
 def test_complete_answers_a_question_and_refuses_a_rejected_one(admin_client, superuser):
-    privacy_request = started(question(), superuser)
+    privacy_request = QuestionFactory(started_by=superuser)
     page = act(admin_client, "complete_requests", [privacy_request], follow=False)
     assert 'name="answer"' in page.content.decode()
 
@@ -224,7 +194,7 @@ def test_complete_answers_a_question_and_refuses_a_rejected_one(admin_client, su
     assert privacy_request.answer == "We keep your number and your consents."
     assert events(privacy_request)[-1] == (Action.COMPLETED, Status.IN_PROGRESS, Status.COMPLETED)
 
-    rejected = question()
+    rejected = QuestionFactory()
     services.request_reject(privacy_request=rejected, actor=superuser, reason="excessive")
     response = act(admin_client, "complete_requests", [rejected], post="yes", answer="Done.")
     assert response.status_code == 200
@@ -238,7 +208,7 @@ def test_complete_answers_a_question_and_refuses_a_rejected_one(admin_client, su
 
 
 def test_a_deletion_cannot_be_completed_with_an_answer(admin_client, superuser):
-    privacy_request = started(deletion(scope_kinds=["browsing_records"]), superuser)
+    privacy_request = DeletionFactory(started_by=superuser)
     response = act(admin_client, "complete_requests", [privacy_request], post="yes", answer="Ok")
     assert (
         f"{short(privacy_request)}: Deletions complete when approved, copies when they are ready."
@@ -261,7 +231,7 @@ def browsing_user():
 
 
 def test_approving_a_deletion_erases_the_records_in_scope(admin_client, superuser, browsing_user):
-    privacy_request = started(deletion(browsing_user, scope_kinds=["browsing_records"]), superuser)
+    privacy_request = DeletionFactory(user=browsing_user, started_by=superuser)
     page = act(admin_client, "approve_deletions", [privacy_request], follow=False)
     assert page.status_code == 200
     html = page.content.decode()
@@ -283,7 +253,7 @@ def test_approving_a_deletion_erases_the_records_in_scope(admin_client, superuse
 
 
 def test_a_legal_hold_stops_approval_and_shows_its_reason(admin_client, superuser, browsing_user):
-    privacy_request = started(deletion(browsing_user, scope_kinds=["browsing_records"]), superuser)
+    privacy_request = DeletionFactory(user=browsing_user, started_by=superuser)
     services.legal_hold_set(user=browsing_user, reason="Court order 2026-17", actor=superuser)
 
     page = act(admin_client, "approve_deletions", [privacy_request], follow=False)
@@ -306,7 +276,7 @@ def test_a_legal_hold_stops_approval_and_shows_its_reason(admin_client, superuse
 
 def test_whole_account_deletion_closes_the_account(admin_client, superuser):
     user = UserFactory(nickname="Leaving")
-    privacy_request = started(deletion(user, whole_account=True), superuser)
+    privacy_request = WholeAccountDeletionFactory(user=user, started_by=superuser)
     page = act(admin_client, "approve_deletions", [privacy_request], follow=False)
     assert "The whole account" in page.content.decode()
 
@@ -326,7 +296,7 @@ def test_whole_account_deletion_closes_the_account(admin_client, superuser):
 
 
 def test_approving_a_deletion_that_was_not_started_is_an_error_message(admin_client):
-    privacy_request = deletion(scope_kinds=["browsing_records"])
+    privacy_request = DeletionFactory()
     response = act(admin_client, "approve_deletions", [privacy_request], post="yes")
     assert (
         f"{short(privacy_request)}: Start the request before approving the deletion."
@@ -340,7 +310,9 @@ def test_approving_a_deletion_that_was_not_started_is_an_error_message(admin_cli
 
 def test_the_correction_page_shows_current_and_proposed_side_by_side(admin_client, superuser):
     user = UserFactory(nickname="Old Name")
-    privacy_request = started(correction(user, value="New Name"), superuser)
+    privacy_request = CorrectionFactory(
+        user=user, correction_value="New Name", started_by=superuser
+    )
 
     page = act(admin_client, "apply_corrections", [privacy_request], follow=False)
     assert page.status_code == 200
@@ -362,8 +334,11 @@ def test_the_correction_page_shows_current_and_proposed_side_by_side(admin_clien
 
 
 def test_an_other_correction_is_answered_not_applied(admin_client, superuser):
-    privacy_request = started(
-        correction(field="other", value="", details="My birthday is wrong."), superuser
+    privacy_request = CorrectionFactory(
+        correction_field="other",
+        correction_value="",
+        details="My birthday is wrong.",
+        started_by=superuser,
     )
     page = act(admin_client, "apply_corrections", [privacy_request], follow=False)
     assert "Complete with an answer" in page.content.decode()
@@ -383,7 +358,7 @@ def test_an_other_correction_is_answered_not_applied(admin_client, superuser):
 
 
 def test_the_request_page_is_read_only_with_timeline_and_buttons(admin_client, superuser):
-    privacy_request = question(text="Who received my data?")
+    privacy_request = QuestionFactory(details="Who received my data?")
     url = reverse("admin:requests_privacyrequest_change", args=[privacy_request.pk])
     page = admin_client.get(url)
     assert page.status_code == 200
@@ -447,14 +422,14 @@ def test_the_request_page_is_read_only_with_timeline_and_buttons(admin_client, s
 
 def test_the_request_page_shows_the_access_copy_status_and_a_hold(admin_client, superuser):
     user = UserFactory()
-    access = services.request_file(user=user, kind=Kind.ACCESS, verified_at=timezone.now())
+    access = AccessFactory(user=user)
     html = admin_client.get(
         reverse("admin:requests_privacyrequest_change", args=[access.pk])
     ).content.decode()
     assert str(AccessCopy.Status.PENDING.label) in html
 
     services.legal_hold_set(user=user, reason="Tax audit", actor=superuser)
-    erase = deletion(user, whole_account=True)
+    erase = WholeAccountDeletionFactory(user=user)
     html = admin_client.get(
         reverse("admin:requests_privacyrequest_change", args=[erase.pk])
     ).content.decode()
@@ -478,16 +453,16 @@ def set_due(privacy_request, due_on, extended_to=None, status=None):
 
 def test_deadline_filters_overdue_and_due_soon(admin_client):
     today = timezone.localdate()
-    overdue = set_due(question(), today - timedelta(days=2))
-    overdue_closed = set_due(question(), today - timedelta(days=2), status=Status.REJECTED)
-    due_today = set_due(question(), today)
-    soon = set_due(question(), due_date(today, working_days=3))
-    later = set_due(question(), due_date(today, working_days=4))
+    overdue = set_due(QuestionFactory(), today - timedelta(days=2))
+    overdue_closed = set_due(QuestionFactory(), today - timedelta(days=2), status=Status.REJECTED)
+    due_today = set_due(QuestionFactory(), today)
+    soon = set_due(QuestionFactory(), due_date(today, working_days=3))
+    later = set_due(QuestionFactory(), due_date(today, working_days=4))
     extended_far = set_due(
-        question(), today - timedelta(days=5), extended_to=today + timedelta(days=20)
+        QuestionFactory(), today - timedelta(days=5), extended_to=today + timedelta(days=20)
     )
     extended_soon = set_due(
-        question(), today - timedelta(days=5), extended_to=due_date(today, working_days=1)
+        QuestionFactory(), today - timedelta(days=5), extended_to=due_date(today, working_days=1)
     )
 
     assert set(listed(admin_client, deadline="overdue")) == {overdue}
@@ -507,8 +482,8 @@ def test_deadline_filters_overdue_and_due_soon(admin_client):
 
 
 def test_search_by_phone_as_typed_and_by_reference(admin_client):
-    wanted = question(UserFactory(phone="+8613800138000"))
-    other = question(UserFactory(phone="+8613900139000"))
+    wanted = QuestionFactory(user=UserFactory(phone="+8613800138000"))
+    other = QuestionFactory(user=UserFactory(phone="+8613900139000"))
     for typed in ("138 0013 8000", "+86 138-0013-8000", "13800138000", "0013-8000"):
         assert listed(admin_client, q=typed) == [wanted], typed
     assert listed(admin_client, q=short(other)) == [other]
@@ -516,12 +491,12 @@ def test_search_by_phone_as_typed_and_by_reference(admin_client):
 
 
 def test_filter_by_assignee_mine_and_unassigned(admin_client, superuser):
-    mine = question()
+    mine = QuestionFactory()
     services.request_assign(privacy_request=mine, assignee=superuser, actor=superuser)
     colleague = UserFactory(is_staff=True, nickname="Agent Li")
-    theirs = question()
+    theirs = QuestionFactory()
     services.request_assign(privacy_request=theirs, assignee=colleague, actor=colleague)
-    nobody = question()
+    nobody = QuestionFactory()
 
     assert listed(admin_client, assignee="me") == [mine]
     assert listed(admin_client, assignee="none") == [nobody]
@@ -606,7 +581,7 @@ def test_legal_holds_are_set_and_released_through_the_services(admin_client, sup
 
 
 def test_tombstones_are_a_read_only_list(admin_client, superuser):
-    privacy_request = started(deletion(scope_kinds=["browsing_records"]), superuser)
+    privacy_request = DeletionFactory(started_by=superuser)
     services.deletion_approve(privacy_request=privacy_request, actor=superuser)
     tombstone = DeletionTombstone.objects.get()
     changelist = reverse("admin:requests_deletiontombstone_changelist")

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from requests.models import PrivacyRequest
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

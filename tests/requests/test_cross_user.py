@@ -17,9 +17,9 @@ from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from requests import services
 from requests.models import AccessCopy, PrivacyRequest, RequestEvent
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
+from tests.requests.factories import AccessFactory, DeletionFactory, QuestionFactory
 
 NAMESPACE = "requests"
 
@@ -74,22 +74,14 @@ def owner(db):
 def owned(owner, media_root):
     """A's requests: a copy ready, a copy expired, an open deletion, a question."""
     now = timezone.now()
-    expired = services.request_file(user=owner, kind=PrivacyRequest.Kind.ACCESS, verified_at=now)
+    expired = AccessFactory(user=owner, verified_at=now)
     _copy(expired, expires_at=now - timedelta(hours=1))
     # Only one copy is made at a time: close the first as the builder would.
     PrivacyRequest.objects.filter(pk=expired.pk).update(status=PrivacyRequest.Status.COMPLETED)
-    ready = services.request_file(user=owner, kind=PrivacyRequest.Kind.ACCESS, verified_at=now)
+    ready = AccessFactory(user=owner, verified_at=now)
     _copy(ready, expires_at=now + timedelta(days=7))
-    deletion = services.request_file(
-        user=owner,
-        kind=PrivacyRequest.Kind.DELETION,
-        verified_at=now,
-        ground="4.2.2",
-        scope_kinds=["browsing_records"],
-    )
-    question = services.request_file(
-        user=owner, kind=PrivacyRequest.Kind.QUESTION, details="private question"
-    )
+    deletion = DeletionFactory(user=owner, verified_at=now)
+    question = QuestionFactory(user=owner, details="private question")
     return {"ready": ready, "expired": expired, "deletion": deletion, "question": question}
 
 

@@ -10,13 +10,20 @@ import dataclasses
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 
 from consents.models import DataCategory
 from privacyportal.registry import registry
-from requests import propagation, services
-from requests.models import DeletionNotice, Disclosure, PrivacyRequest, Recipient, RequestEvent
-from tests.factories import UserFactory
+from requests import propagation
+from requests.models import DeletionNotice, PrivacyRequest, RequestEvent
+from tests.accounts.factories import UserFactory
+from tests.requests.factories import (
+    DeletionFactory,
+    RecipientFactory,
+    WholeAccountDeletionFactory,
+    disclose,
+    served_recipient,
+)
 from tests.requests.recipient_server import RecipientServer
 
 pytestmark = pytest.mark.django_db
@@ -50,42 +57,6 @@ def server(settings):
     settings.PORTAL_BASE_URL = "http://127.0.0.1:9"
     with RecipientServer(ack=False) as recipient:
         yield recipient
-
-
-def recipient(name, *, server=None, staff=None):
-    path = f"/{name.split()[0].lower()}"
-    made = Recipient.objects.create(
-        name=name,
-        contact=f"dpo@{name.split()[0].lower()}.example",
-        endpoint=server.endpoint(path) if server else "",
-    )
-    made.data_categories.set(DataCategory.objects.all())
-    if server:
-        server.secrets[path] = propagation.recipient_secret_set(recipient=made, actor=staff)
-    return made
-
-
-def disclose(user, to, identifier, *codes):
-    return propagation.disclosure_record(
-        user=user,
-        recipient=to,
-        categories=list(DataCategory.objects.filter(code__in=codes)),
-        subject_identifier=identifier,
-        basis=Disclosure.Basis.LEGAL_EXCEPTION,
-        legal_exception=Disclosure.LegalException.LEGAL_OBLIGATION,
-        legal_note="Statutory reporting.",
-    )
-
-
-def started_deletion(user, officer, **scope):
-    privacy_request = services.request_file(
-        user=user,
-        kind=PrivacyRequest.Kind.DELETION,
-        verified_at=timezone.now(),
-        ground=PrivacyRequest.Ground.NO_CONSENT,
-        **scope,
-    )
-    return services.request_start(privacy_request=privacy_request, actor=officer)
 
 
 def approve_at_the_desk(desk, privacy_request, capture):
@@ -126,13 +97,13 @@ def test_a_partial_deletion_tells_only_the_recipients_of_its_categories_and_only
     desk, officer, server, django_capture_on_commit_callbacks, client
 ):
     user = UserFactory()
-    shop = recipient("Shop Partner", server=server, staff=officer)
-    search = recipient("Search Ads", server=server, staff=officer)
-    courier = recipient("Courier Co", server=server, staff=officer)
+    shop = served_recipient(server, "/shop", staff=officer, name="Shop Partner")
+    search = served_recipient(server, "/search", staff=officer, name="Search Ads")
+    courier = served_recipient(server, "/courier", staff=officer, name="Courier Co")
     disclose(user, shop, "shop-42", "phone_number", "browsing_records")
     disclose(user, search, "ads-7", "search_records")
     disclose(user, courier, "order-9", "phone_number")  # not in scope: never told
-    privacy_request = started_deletion(user, officer, scope_kinds=["browsing_records"])
+    privacy_request = DeletionFactory(user=user, started_by=officer)
 
     approval = approve_at_the_desk(desk, privacy_request, django_capture_on_commit_callbacks)
 
@@ -173,9 +144,9 @@ def test_a_partial_deletion_no_recipient_received_tells_no_one(
     desk, officer, server, django_capture_on_commit_callbacks, client, sms_outbox
 ):
     user = UserFactory()
-    courier = recipient("Courier Co", server=server, staff=officer)
+    courier = served_recipient(server, "/courier", staff=officer, name="Courier Co")
     disclose(user, courier, "order-9", "phone_number", "profile")
-    privacy_request = started_deletion(user, officer, scope_kinds=["browsing_records"])
+    privacy_request = DeletionFactory(user=user, started_by=officer)
     sms_outbox.clear()
 
     approval = approve_at_the_desk(desk, privacy_request, django_capture_on_commit_callbacks)
@@ -200,15 +171,15 @@ def test_a_whole_account_deletion_tells_every_recipient_of_everything_it_receive
 ):
     user = UserFactory()
     other = UserFactory()
-    shop = recipient("Shop Partner", server=server, staff=officer)
-    courier = recipient("Courier Co", server=server, staff=officer)
-    archive = recipient("Archive Ltd")  # no endpoint: staff send it by hand
+    shop = served_recipient(server, "/shop", staff=officer, name="Shop Partner")
+    courier = served_recipient(server, "/courier", staff=officer, name="Courier Co")
+    archive = RecipientFactory(name="Archive Ltd")  # no endpoint: staff send it by hand
     disclose(user, shop, "shop-42", "browsing_records", "search_records")
     disclose(user, courier, "order-9", "phone_number")
     disclose(user, courier, "order-10", "profile")
     disclose(user, archive, "box-3", "ip_address")
     disclose(other, shop, "shop-43", "phone_number")  # another user's: not this deletion's
-    privacy_request = started_deletion(user, officer, whole_account=True)
+    privacy_request = WholeAccountDeletionFactory(user=user, started_by=officer)
 
     approval = approve_at_the_desk(desk, privacy_request, django_capture_on_commit_callbacks)
 

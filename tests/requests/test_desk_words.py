@@ -15,9 +15,10 @@ from django.utils import timezone, translation
 
 from privacyportal.admin import DJANGO_STRINGS
 from requests import services
-from requests.models import Disclosure, PrivacyRequest, Recipient
-from tests.factories import UserFactory
+from requests.models import Disclosure, PrivacyRequest
+from tests.accounts.factories import UserFactory
 from tests.helpers import ASCII_AFTER_CHINESE, po_entries
+from tests.requests.factories import CorrectionFactory, QuestionFactory, RecipientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -59,12 +60,9 @@ def action_page(client, action, requests):
 
 
 def test_the_answer_page_shows_the_users_question_above_the_answer(desk, superuser):
-    asked = services.request_file(
-        user=UserFactory(),
-        kind=Kind.QUESTION,
-        details="Which shops received my address?\nAnd since when?",
+    asked = QuestionFactory(
+        details="Which shops received my address?\nAnd since when?", started_by=superuser
     )
-    services.request_start(privacy_request=asked, actor=superuser)
     html = action_page(desk, "complete_requests", [asked])
 
     assert "用户的请求内容" in html
@@ -73,14 +71,9 @@ def test_the_answer_page_shows_the_users_question_above_the_answer(desk, superus
     assert str(asked.reference)[:8] in html
 
     # A correction shows what the user asked to change as well as what they wrote.
-    fix = services.request_file(
-        user=UserFactory(),
-        kind=Kind.CORRECTION,
-        correction_field="nickname",
-        correction_value="Xiao Hong",
-        details="I married.",
+    fix = CorrectionFactory(
+        correction_value="Xiao Hong", details="I married.", started_by=superuser
     )
-    services.request_start(privacy_request=fix, actor=superuser)
     html = action_page(desk, "complete_requests", [fix])
     assert "要更正的信息：" in html and "“Xiao Hong”" in html
     assert html.index("I married.") < html.index('name="answer"')
@@ -95,14 +88,7 @@ def test_the_answer_page_shows_the_users_question_above_the_answer(desk, superus
 
 
 def test_a_correction_without_text_says_so(desk, superuser):
-    fix = services.request_file(
-        user=UserFactory(),
-        kind=Kind.CORRECTION,
-        correction_field="nickname",
-        correction_value="Xiao Hong",
-        details="",
-    )
-    services.request_start(privacy_request=fix, actor=superuser)
+    fix = CorrectionFactory(correction_value="Xiao Hong", details="", started_by=superuser)
     html = action_page(desk, "complete_requests", [fix])
     assert "“Xiao Hong”" in html and "用户没有填写更多内容。" in html
 
@@ -159,7 +145,7 @@ def test_the_legal_hold_page_picks_users_by_phone_number(desk, superuser):
 def test_the_disclosure_page_picks_users_by_phone_number(desk):
     user = UserFactory(phone="+8613800138000", nickname="Xiao Ming")
     assert autocomplete(desk, "disclosure", "13800138000") == ["+86 138 0013 8000 (Xiao Ming)"]
-    recipient = Recipient.objects.create(name="Acme Logistics", contact="privacy@acme.example")
+    recipient = RecipientFactory(name="Acme Logistics", categories=[])
     response = desk.post(
         reverse("admin:requests_disclosure_add"),
         {
@@ -180,13 +166,11 @@ def test_the_disclosure_page_picks_users_by_phone_number(desk):
 
 def test_the_request_page_and_the_assignee_filter_show_phone_numbers(desk, superuser):
     colleague = UserFactory(phone="+8613600136000", is_staff=True, nickname="Agent Li")
-    asked = services.request_file(
-        user=UserFactory(phone="+8613800138000", nickname="Xiao Ming"),
-        kind=Kind.QUESTION,
-        details="What do you keep?",
+    asked = QuestionFactory(
+        user=UserFactory(phone="+8613800138000", nickname="Xiao Ming"), details="What do you keep?"
     )
     services.request_assign(privacy_request=asked, assignee=colleague, actor=superuser)
-    other = services.request_file(user=UserFactory(), kind=Kind.QUESTION, details="And me?")
+    other = QuestionFactory(details="And me?")
     services.request_assign(privacy_request=other, assignee=superuser, actor=superuser)
 
     response = desk.get(reverse(CHANGELIST))
@@ -212,7 +196,7 @@ def test_the_request_page_and_the_assignee_filter_show_phone_numbers(desk, super
 def test_history_reads_as_the_change_history_on_the_desk_and_as_browsing_on_the_portal(
     desk, client, superuser
 ):
-    recipient = Recipient.objects.create(name="Acme Logistics", contact="privacy@acme.example")
+    recipient = RecipientFactory(name="Acme Logistics", categories=[])
     change = page(desk, reverse("admin:requests_recipient_change", args=[recipient.pk]))
     history_url = reverse("admin:requests_recipient_history", args=[recipient.pk])
     assert f'<a href="{history_url}" class="historylink">修改历史</a>' in change

@@ -7,10 +7,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from consents.models import DataCategory
 from requests import propagation, services
-from requests.models import DeletionNotice, Disclosure, PrivacyRequest, Recipient
-from tests.factories import UserFactory
+from requests.models import DeletionNotice, PrivacyRequest
+from tests.accounts.factories import UserFactory
+from tests.requests.factories import DeletionFactory, DisclosureFactory, RecipientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -26,42 +26,6 @@ def no_delivery(monkeypatch):
 @pytest.fixture
 def boss():
     return UserFactory(is_staff=True, is_superuser=True)
-
-
-def make_recipient(name, *, endpoint="", contact=""):
-    recipient = Recipient.objects.create(
-        name=name, contact=contact or f"dpo@{name.split()[0].lower()}.example", endpoint=endpoint
-    )
-    recipient.data_categories.set(DataCategory.objects.all())
-    return recipient
-
-
-# Browsing records: in the scope of the deletions below, so each recipient is told.
-def disclose(user, recipient, *, codes=("browsing_records",), when=None, exception="3.4.1"):
-    return propagation.disclosure_record(
-        user=user,
-        recipient=recipient,
-        categories=list(DataCategory.objects.filter(code__in=codes)),
-        subject_identifier=f"ID-{user.pk}",
-        basis=Disclosure.Basis.LEGAL_EXCEPTION,
-        legal_exception=exception,
-        legal_note="Required by law.",
-        disclosed_at=when,
-    )
-
-
-def deletion(user, boss, *, approve=True):
-    privacy_request = services.request_file(
-        user=user,
-        kind=PrivacyRequest.Kind.DELETION,
-        verified_at=timezone.now(),
-        ground="4.2.2",
-        scope_kinds=["browsing_records"],
-    )
-    if approve:
-        services.request_start(privacy_request=privacy_request, actor=boss)
-        privacy_request = services.deletion_approve(privacy_request=privacy_request, actor=boss)
-    return privacy_request
 
 
 def signed_in(client, user):
@@ -88,11 +52,12 @@ def test_the_request_page_says_where_each_recipient_stands(client, boss):
         "closed": ("Golf Archive", ""),
     }
     recipients = {
-        state: make_recipient(name, endpoint=endpoint) for state, (name, endpoint) in names.items()
+        state: RecipientFactory(name=name, endpoint=endpoint)
+        for state, (name, endpoint) in names.items()
     }
     for recipient in recipients.values():
-        disclose(user, recipient)
-    privacy_request = deletion(user, boss)
+        DisclosureFactory(user=user, recipient=recipient)
+    privacy_request = DeletionFactory(user=user, approved_by=boss)
     assert privacy_request.status == PrivacyRequest.Status.PROPAGATING
     notices = {
         state: DeletionNotice.objects.get(request=privacy_request, recipient=recipient)
@@ -141,9 +106,9 @@ def test_the_request_page_says_where_each_recipient_stands(client, boss):
 
 def test_the_block_appears_once_the_deletion_is_carried_out_and_stays_after(client, boss):
     user = UserFactory()
-    recipient = make_recipient("Hotel Shop")
-    disclose(user, recipient)
-    waiting = deletion(user, boss, approve=False)
+    recipient = RecipientFactory(name="Hotel Shop")
+    DisclosureFactory(user=user, recipient=recipient)
+    waiting = DeletionFactory(user=user)
     signed_in(client, user)
     page = client.get(reverse("requests:detail", args=[waiting.reference])).content.decode()
     assert "Recipients told to delete" not in page
@@ -161,7 +126,7 @@ def test_the_block_appears_once_the_deletion_is_carried_out_and_stays_after(clie
 
 def test_a_deletion_without_recipients_has_no_block(client, boss):
     user = UserFactory()
-    privacy_request = deletion(user, boss)
+    privacy_request = DeletionFactory(user=user, approved_by=boss)
     assert privacy_request.status == PrivacyRequest.Status.COMPLETED
     page = signed_in(client, user).get(reverse("requests:detail", args=[privacy_request.reference]))
     assert "Recipients told to delete" not in page.content.decode()
@@ -169,11 +134,20 @@ def test_a_deletion_without_recipients_has_no_block(client, boss):
 
 def test_who_received_my_data_lists_only_my_own_disclosures_newest_first(client):
     me, someone = UserFactory(), UserFactory()
-    acme, bank = make_recipient("Acme Courier"), make_recipient("Bank of Elsewhere")
+    acme, bank = RecipientFactory(name="Acme Courier"), RecipientFactory(name="Bank of Elsewhere")
     now = timezone.now()
-    disclose(me, acme, codes=("phone_number", "profile"), when=now - timedelta(days=10))
-    disclose(me, bank, when=now - timedelta(days=1), exception="3.4.4")
-    disclose(someone, make_recipient("Secret Partner"), when=now)
+    DisclosureFactory(
+        user=me,
+        recipient=acme,
+        categories=["phone_number", "profile"],
+        disclosed_at=now - timedelta(days=10),
+    )
+    DisclosureFactory(
+        user=me, recipient=bank, disclosed_at=now - timedelta(days=1), legal_exception="3.4.4"
+    )
+    DisclosureFactory(
+        user=someone, recipient=RecipientFactory(name="Secret Partner"), disclosed_at=now
+    )
 
     response = signed_in(client, me).get(reverse("requests:disclosures"))
     assert response.status_code == 200
@@ -201,12 +175,12 @@ def test_a_disclosure_on_consent_is_shown_as_consent(client, django_capture_on_c
             purpose=Purpose.objects.get(code="third_party_sharing"),
             separately_confirmed=True,
         )
-    propagation.disclosure_record(
+    DisclosureFactory(
         user=me,
-        recipient=make_recipient("India Travel"),
-        categories=list(DataCategory.objects.filter(code="profile")),
+        recipient=RecipientFactory(name="India Travel"),
+        categories=["profile"],
         subject_identifier="T-1",
-        basis=Disclosure.Basis.CONSENT,
+        on_consent=True,
     )
     body = signed_in(client, me).get(reverse("requests:disclosures")).content.decode()
     assert "India Travel" in body

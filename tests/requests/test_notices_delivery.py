@@ -16,20 +16,24 @@ from celery import signals
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
 from django.db import connections
-from django.utils import timezone, translation
+from django.utils import translation
 
 from consents.models import DataCategory
 from privacyportal import celery_app
-from requests import propagation, services
+from requests import propagation
 from requests.models import (
     DeletionNotice,
-    Disclosure,
     PrivacyRequest,
-    Recipient,
     RequestEvent,
 )
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 from tests.privacyportal.test_celery_worker import celery_leaves_logging_alone  # noqa: F401
+from tests.requests.factories import (
+    DeletionFactory,
+    RecipientFactory,
+    disclose,
+    served_recipient,
+)
 from tests.requests.recipient_server import RecipientServer, sign, sign_callback
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
@@ -92,42 +96,6 @@ def english():
         yield
 
 
-def make_recipient(server, name, path, *, staff):
-    recipient = Recipient.objects.create(
-        name=name, contact=f"dpo@{name.lower()}.example", endpoint=server.endpoint(path)
-    )
-    server.secrets[path] = propagation.recipient_secret_set(recipient=recipient, actor=staff)
-    return recipient
-
-
-def disclose(user, recipient, identifier, *codes):
-    shared = list(DataCategory.objects.filter(code__in=codes))
-    recipient.data_categories.add(*shared)  # registered to receive them (policy 3.1)
-    return propagation.disclosure_record(
-        user=user,
-        recipient=recipient,
-        categories=shared,
-        subject_identifier=identifier,
-        basis=Disclosure.Basis.LEGAL_EXCEPTION,
-        legal_exception=Disclosure.LegalException.LEGAL_OBLIGATION,
-        legal_note="Shared to meet a statutory reporting duty.",
-    )
-
-
-def approve_deletion(user, staff):
-    privacy_request = services.request_file(
-        user=user,
-        kind=PrivacyRequest.Kind.DELETION,
-        verified_at=timezone.now(),
-        ground=PrivacyRequest.Ground.NO_CONSENT,
-        scope_kinds=["browsing_records"],
-    )
-    services.request_start(privacy_request=privacy_request, actor=staff)
-    services.deletion_approve(privacy_request=privacy_request, actor=staff)
-    privacy_request.refresh_from_db()
-    return privacy_request
-
-
 def wait_until(predicate, timeout=WAIT, what="the condition"):
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -157,14 +125,14 @@ def test_an_approved_deletion_is_delivered_to_each_recipient_and_confirmed(
     worker, server, staff, client, portal
 ):
     user = UserFactory()
-    shop = make_recipient(server, "Shop Partner", "/r1", staff=staff)
-    courier = make_recipient(server, "Courier Co", "/r2", staff=staff)
+    shop = served_recipient(server, "/r1", staff=staff, name="Shop Partner")
+    courier = served_recipient(server, "/r2", staff=staff, name="Courier Co")
     # The deletion's scope is browsing and search records: the number is not in it.
     disclose(user, shop, "shop-customer-42", "browsing_records", "search_records")
     disclose(user, courier, "order-7", "search_records")
     disclose(user, courier, "order-9", "browsing_records", "phone_number")
 
-    privacy_request = approve_deletion(user, staff)
+    privacy_request = DeletionFactory(user=user, approved_by=staff)
     assert privacy_request.notices.count() == 2
 
     wait_confirmed(privacy_request, server, 2)
@@ -227,11 +195,11 @@ def test_an_approved_deletion_is_delivered_to_each_recipient_and_confirmed(
 
 def test_a_recipient_failing_twice_gets_the_notice_once_it_answers(worker, server, staff):
     user = UserFactory()
-    flaky = make_recipient(server, "Flaky Ltd", "/r2", staff=staff)
+    flaky = served_recipient(server, "/r2", staff=staff, name="Flaky Ltd")
     disclose(user, flaky, "flaky-1", "browsing_records")
     server.script_path("/r2", [500, 500, 200])
 
-    privacy_request = approve_deletion(user, staff)
+    privacy_request = DeletionFactory(user=user, approved_by=staff)
     wait_confirmed(privacy_request, server, 1)
 
     notice = privacy_request.notices.get()
@@ -262,13 +230,13 @@ def test_a_recipient_that_is_down_fails_alerts_staff_and_is_retried_by_staff(
     worker, server, staff, closed_port
 ):
     user = UserFactory()
-    down = Recipient.objects.create(
-        name="Down Inc", contact="ops@down.example", endpoint=f"http://127.0.0.1:{closed_port}/r3"
+    down = RecipientFactory(
+        name="Down Inc", endpoint=f"http://127.0.0.1:{closed_port}/r3", secret=staff
     )
-    server.secrets["/r3"] = propagation.recipient_secret_set(recipient=down, actor=staff)
+    server.secrets["/r3"] = down.plain_secret
     disclose(user, down, "down-1", "browsing_records")
 
-    privacy_request = approve_deletion(user, staff)
+    privacy_request = DeletionFactory(user=user, approved_by=staff)
     wait_until(lambda: statuses(privacy_request) == [Status.FAILED], what="the notice to fail")
     wait_until(lambda: len(mail.outbox) == 1, what="the staff alert")
 
@@ -311,9 +279,9 @@ def test_a_callback_with_a_bad_signature_is_refused_and_changes_nothing(
     # This recipient takes the notice but never confirms on its own.
     with RecipientServer(ack=False) as quiet:
         user = UserFactory()
-        recipient = make_recipient(quiet, "Quiet GmbH", "/r1", staff=staff)
+        recipient = served_recipient(quiet, "/r1", staff=staff, name="Quiet GmbH")
         disclose(user, recipient, "quiet-1", "browsing_records")
-        privacy_request = approve_deletion(user, staff)
+        privacy_request = DeletionFactory(user=user, approved_by=staff)
         wait_until(lambda: statuses(privacy_request) == [Status.DELIVERED], what="delivery")
 
     notice = privacy_request.notices.get()

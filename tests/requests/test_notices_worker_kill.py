@@ -24,10 +24,10 @@ from django.utils import timezone
 
 from consents.models import DataCategory
 from privacyportal import celery_app
-from requests import services
 from requests.models import DeletionNotice, Disclosure, PrivacyRequest, Recipient
 from requests.tasks import notices_sweep
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
+from tests.requests.factories import DeletionFactory
 from tests.requests.recipient_server import DOWN, RecipientServer
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
@@ -156,15 +156,7 @@ def test_killing_the_worker_and_flushing_the_broker_loses_no_notice(
 
         try:
             first = start_worker_process(env, log_path)
-            privacy_request = services.request_file(
-                user=user,
-                kind=PrivacyRequest.Kind.DELETION,
-                verified_at=timezone.now(),
-                ground=PrivacyRequest.Ground.NO_CONSENT,
-                scope_kinds=["browsing_records"],
-            )
-            services.request_start(privacy_request=privacy_request, actor=staff)
-            services.deletion_approve(privacy_request=privacy_request, actor=staff)
+            privacy_request = DeletionFactory(user=user, approved_by=staff)
             assert privacy_request.notices.count() == NOTICES
 
             # The worker is mid-attempt: it claimed a notice and waits for the answer.

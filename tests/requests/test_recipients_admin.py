@@ -16,10 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from consents.models import DataCategory, Purpose
+from consents.models import Purpose
 from consents.services import consent_grant
 from privacyportal.models import AuditEntry
-from requests import propagation, services
+from requests import propagation, register
 from requests.models import (
     DeletionNotice,
     Disclosure,
@@ -28,7 +28,14 @@ from requests.models import (
     Recipient,
     RequestEvent,
 )
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
+from tests.consents.factories import categories
+from tests.requests.factories import (
+    QuestionFactory,
+    RecipientFactory,
+    WholeAccountDeletionFactory,
+    disclose,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -66,18 +73,6 @@ def queued(monkeypatch):
     return ids
 
 
-@pytest.fixture
-def superuser():
-    return UserFactory(is_staff=True, is_superuser=True, nickname="Officer Wu")
-
-
-@pytest.fixture
-def admin_client(client, superuser):
-    client.force_login(superuser)
-    client.cookies["django_language"] = "en"
-    return client
-
-
 def staff_in(role, roles):
     user = UserFactory(is_staff=True)
     user.groups.add(roles[role])
@@ -92,45 +87,6 @@ def login(client, user):
 
 def messages_of(response):
     return [str(m) for m in get_messages(response.wsgi_request)]
-
-
-def categories(*codes):
-    return list(DataCategory.objects.filter(code__in=codes or ["phone_number", "profile"]))
-
-
-def make_recipient(name="Acme Logistics", *, endpoint="", codes=("phone_number", "profile")):
-    recipient = Recipient.objects.create(
-        name=name, contact=f"privacy@{name.split()[0].lower()}.example", endpoint=endpoint
-    )
-    recipient.data_categories.set(categories(*codes))
-    return recipient
-
-
-def disclose(user, recipient, *, identifier="C-1", when=None, exception="3.4.1"):
-    return propagation.disclosure_record(
-        user=user,
-        recipient=recipient,
-        categories=categories("phone_number"),
-        subject_identifier=identifier,
-        basis=Disclosure.Basis.LEGAL_EXCEPTION,
-        legal_exception=exception,
-        legal_note="Tax law requires it.",
-        disclosed_at=when,
-    )
-
-
-def propagating_deletion(user, boss):
-    """A deletion approved for a user with disclosures: one notice per recipient (the whole
-    account, so that the mobile number shared with each recipient is in scope)."""
-    privacy_request = services.request_file(
-        user=user,
-        kind=PrivacyRequest.Kind.DELETION,
-        verified_at=timezone.now(),
-        ground="4.2.2",
-        whole_account=True,
-    )
-    services.request_start(privacy_request=privacy_request, actor=boss)
-    return services.deletion_approve(privacy_request=privacy_request, actor=boss)
 
 
 def notice_for(privacy_request, recipient):
@@ -169,7 +125,7 @@ def disclosure_post(user, recipient, **overrides):
 
 
 def test_a_new_secret_is_shown_once_and_never_again(admin_client, superuser):
-    recipient = make_recipient(endpoint="https://acme.example/dsr")
+    recipient = RecipientFactory(endpoint="https://acme.example/dsr")
     secret_url = reverse("admin:requests_recipient_secret", args=[recipient.pk])
     change_url = reverse("admin:requests_recipient_change", args=[recipient.pk])
 
@@ -218,8 +174,8 @@ def test_a_new_secret_is_shown_once_and_never_again(admin_client, superuser):
 
 
 def test_the_recipient_form_edits_the_register_and_never_the_secret(admin_client):
-    recipient = make_recipient(endpoint="https://acme.example/dsr")
-    propagation.recipient_secret_set(recipient=recipient, actor=None)
+    recipient = RecipientFactory(endpoint="https://acme.example/dsr")
+    register.recipient_secret_set(recipient=recipient, actor=None)
     recipient.refresh_from_db()
     secret = recipient.secret
     response = admin_client.post(
@@ -259,12 +215,13 @@ def test_the_recipient_list_counts_notices_in_a_constant_number_of_queries(admin
 
     def build(count, offset):
         for n in range(count):
-            recipient = make_recipient(
-                f"Recipient {offset + n}", endpoint="https://r.example/dsr" if n % 2 else ""
+            recipient = RecipientFactory(
+                name=f"Recipient {offset + n}", endpoint="https://r.example/dsr" if n % 2 else ""
             )
             user = UserFactory()
-            disclose(user, recipient)
-            propagating_deletion(user, superuser)
+            disclose(user, recipient, "C-1", "phone_number")
+            # The whole account: the mobile number shared with each recipient is in scope.
+            WholeAccountDeletionFactory(user=user, approved_by=superuser)
 
     build(2, 0)
     admin_client.get(url)  # the session, the permissions and the catalogue are cached after
@@ -289,9 +246,9 @@ def test_the_recipient_list_counts_notices_in_a_constant_number_of_queries(admin
 
 
 def test_a_recipient_with_disclosures_cannot_be_deleted(admin_client):
-    used = make_recipient("Used")
-    disclose(UserFactory(), used)
-    unused = make_recipient("Unused")
+    used = RecipientFactory(name="Used")
+    disclose(UserFactory(), used, "C-1", "phone_number")
+    unused = RecipientFactory(name="Unused")
 
     page = admin_client.get(reverse("admin:requests_recipient_change", args=[used.pk]))
     assert reverse("admin:requests_recipient_delete", args=[used.pk]) not in (page.content.decode())
@@ -324,7 +281,7 @@ def test_a_disclosure_on_consent_needs_the_users_separate_consent(
     admin_client, superuser, django_capture_on_commit_callbacks
 ):
     user = UserFactory()
-    recipient = make_recipient()
+    recipient = RecipientFactory()
     url = reverse("admin:requests_disclosure_add")
 
     response = admin_client.post(url, disclosure_post(user, recipient))
@@ -350,7 +307,7 @@ def test_a_disclosure_on_consent_needs_the_users_separate_consent(
 
 def test_a_disclosure_on_a_legal_exception_needs_the_exception_and_a_note(admin_client):
     user = UserFactory()
-    recipient = make_recipient()
+    recipient = RecipientFactory()
     url = reverse("admin:requests_disclosure_add")
 
     response = admin_client.post(
@@ -386,7 +343,7 @@ def test_a_disclosure_on_a_legal_exception_needs_the_exception_and_a_note(admin_
 
 def test_a_disclosure_names_only_categories_the_recipient_receives(admin_client):
     user = UserFactory()
-    recipient = make_recipient(codes=("phone_number",))
+    recipient = RecipientFactory(categories=["phone_number"])
     response = admin_client.post(
         reverse("admin:requests_disclosure_add"),
         disclosure_post(
@@ -404,8 +361,8 @@ def test_a_disclosure_names_only_categories_the_recipient_receives(admin_client)
 
 
 def test_an_inactive_recipient_is_not_offered_for_a_new_disclosure(admin_client):
-    make_recipient("Active one")
-    gone = make_recipient("Gone one")
+    RecipientFactory(name="Active one")
+    gone = RecipientFactory(name="Gone one")
     gone.is_active = False
     gone.save()
     response = admin_client.get(reverse("admin:requests_disclosure_add"))
@@ -415,7 +372,9 @@ def test_an_inactive_recipient_is_not_offered_for_a_new_disclosure(admin_client)
 
 def test_recorded_disclosures_are_neither_edited_nor_deleted(admin_client):
     user = UserFactory()
-    disclosure = disclose(user, make_recipient())
+    disclosure = disclose(
+        user, RecipientFactory(), "C-1", "phone_number", legal_note="Tax law requires it."
+    )
     change_url = reverse("admin:requests_disclosure_change", args=[disclosure.pk])
 
     page = admin_client.get(change_url)
@@ -441,9 +400,9 @@ def test_recorded_disclosures_are_neither_edited_nor_deleted(admin_client):
 
 def test_the_disclosure_list_filters_and_searches_by_phone(admin_client):
     first, second = UserFactory(phone="+8613800138000"), UserFactory()
-    acme, other = make_recipient("Acme"), make_recipient("Other")
-    disclose(first, acme)
-    disclose(second, other)
+    acme, other = RecipientFactory(name="Acme"), RecipientFactory(name="Other")
+    disclose(first, acme, "C-1", "phone_number")
+    disclose(second, other, "C-1", "phone_number")
     url = reverse("admin:requests_disclosure_changelist")
 
     def shown(**query):
@@ -467,11 +426,12 @@ def test_the_disclosure_list_filters_and_searches_by_phone(admin_client):
 def deletion(superuser):
     """A deletion told to two recipients: one with an endpoint, one by hand."""
     user = UserFactory()
-    online = make_recipient("Online Shop", endpoint="https://shop.example/dsr")
-    manual = make_recipient("Paper Archive")
-    disclose(user, online, identifier="SHOP-1")
-    disclose(user, manual, identifier="ARCH-9")
-    privacy_request = propagating_deletion(user, superuser)
+    online = RecipientFactory(name="Online Shop", endpoint="https://shop.example/dsr")
+    manual = RecipientFactory(name="Paper Archive", contact="privacy@paper.example")
+    disclose(user, online, "SHOP-1", "phone_number")
+    disclose(user, manual, "ARCH-9", "phone_number")
+    # The whole account: the mobile number shared with each recipient is in scope.
+    privacy_request = WholeAccountDeletionFactory(user=user, approved_by=superuser)
     return {
         "request": privacy_request,
         "online": notice_for(privacy_request, online),
@@ -617,9 +577,7 @@ def test_the_request_page_shows_its_notices(admin_client, deletion):
     assert 'id="notices-group"' in body
     assert "Online Shop" in body and "Paper Archive" in body
     assert reverse("admin:requests_deletionnotice_change", args=[deletion["manual"].pk]) in body
-    question = services.request_file(
-        user=UserFactory(), kind=PrivacyRequest.Kind.QUESTION, details="Why?"
-    )
+    question = QuestionFactory()
     response = admin_client.get(reverse("admin:requests_privacyrequest_change", args=[question.pk]))
     assert response.status_code == 200
     assert 'id="notices-group"' not in response.content.decode()
@@ -785,3 +743,48 @@ def test_the_roles_get_the_new_models_as_documented(roles):
     assert codes(AGENT, "disclosure") == {"view_disclosure", "add_disclosure"}
     assert codes(AGENT, "deletionnotice") == {"view_deletionnotice", "change_deletionnotice"}
     assert codes(AGENT, "noticeattempt") == {"view_noticeattempt"}
+
+
+def test_adding_changing_and_deleting_a_recipient_on_the_desk_is_audited(admin_client, superuser):
+    shared = list(categories("phone_number", "profile"))
+    response = admin_client.post(
+        reverse("admin:requests_recipient_add"),
+        {
+            "name": "Audited Logistics",
+            "contact": "privacy@audited.example",
+            "data_categories": [c.pk for c in shared],
+            "endpoint": "",
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302
+    recipient = Recipient.objects.get(name="Audited Logistics")
+    added = AuditEntry.objects.get(action="recipient.added", target_id=str(recipient.pk))
+    assert added.actor == superuser
+    assert added.details["changes"]["categories"]["to"] == ["phone_number", "profile"]
+
+    response = admin_client.post(
+        reverse("admin:requests_recipient_change", args=[recipient.pk]),
+        {
+            "name": "Audited Logistics",
+            "contact": "privacy@audited.example",
+            "data_categories": [c.pk for c in shared if c.code == "phone_number"],
+            "endpoint": "",
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302
+    changed = AuditEntry.objects.get(action="recipient.changed", target_id=str(recipient.pk))
+    assert changed.details["changes"] == {
+        "categories": {"from": ["phone_number", "profile"], "to": ["phone_number"]}
+    }
+    assert sorted(recipient.data_categories.values_list("code", flat=True)) == ["phone_number"]
+
+    response = admin_client.post(
+        reverse("admin:requests_recipient_delete", args=[recipient.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 302
+    assert not Recipient.objects.filter(pk=recipient.pk).exists()
+    assert AuditEntry.objects.filter(
+        action="recipient.deleted", target_id=str(recipient.pk)
+    ).exists()

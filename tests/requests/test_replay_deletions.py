@@ -4,15 +4,15 @@ import json
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 
 from accounts.models import BrowsingRecord, SecurityEvent
 from accounts.services import activity_record
 from consents.models import Purpose
 from consents.services import consent_grant
-from requests import services
+from privacyportal.models import AuditEntry
 from requests.models import DeletionTombstone
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
+from tests.requests.factories import DeletionFactory, WholeAccountDeletionFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,15 +21,6 @@ def _history(user, n=3):
     consent_grant(user=user, purpose=Purpose.objects.get(code="personalisation"))
     for i in range(n):
         activity_record(user=user, kind="search", text=f"query {i}")
-
-
-def _delete(user, staff, **scope):
-    privacy_request = services.request_file(
-        user=user, kind="deletion", verified_at=timezone.now(), ground="4.2.2", **scope
-    )
-    services.request_start(privacy_request=privacy_request, actor=staff)
-    services.deletion_approve(privacy_request=privacy_request, actor=staff)
-    return privacy_request
 
 
 def _restore_browsing_rows(rows):
@@ -45,7 +36,7 @@ def test_replay_erases_restored_rows_again_and_a_second_run_changes_nothing(caps
     backup = list(
         BrowsingRecord.objects.filter(user=user).values("user_id", "kind", "text", "occurred_at")
     )
-    _delete(user, staff, scope_kinds=["browsing_records"])
+    privacy_request = DeletionFactory(user=user, approved_by=staff)
     assert not BrowsingRecord.objects.filter(user=user).exists()
 
     _restore_browsing_rows(backup)
@@ -55,9 +46,15 @@ def test_replay_erases_restored_rows_again_and_a_second_run_changes_nothing(caps
     assert BrowsingRecord.objects.filter(user=other).count() == 3  # untouched
     first = capsys.readouterr().out
     assert "browsing_records: 3" in first and "3 rows erased again" in first
+    replayed = AuditEntry.objects.get(action="deletion.replayed")
+    assert replayed.actor is None and replayed.user == user
+    assert replayed.details["request"] == str(privacy_request.reference)
+    assert replayed.details["erased"] == {"browsing_records": 3}
 
     call_command("replay_deletions")
     assert "0 rows erased again" in capsys.readouterr().out
+    # Nothing erased, nothing recorded.
+    assert AuditEntry.objects.filter(action="deletion.replayed").count() == 1
     assert BrowsingRecord.objects.filter(user=other).count() == 3
 
 
@@ -71,7 +68,7 @@ def test_a_restore_that_lost_the_tombstone_is_cleaned_from_the_journal(capsys, s
     backup = list(
         BrowsingRecord.objects.filter(user=user).values("user_id", "kind", "text", "occurred_at")
     )
-    privacy_request = _delete(user, staff, whole_account=True)
+    privacy_request = WholeAccountDeletionFactory(user=user, approved_by=staff)
     journal = [json.loads(line) for line in settings.TOMBSTONE_JOURNAL.read_text().splitlines()]
     assert journal == [
         {

@@ -9,15 +9,16 @@ from django.utils import timezone
 
 from requests import services
 from requests.models import PrivacyRequest
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
+from tests.requests.factories import (
+    CorrectionFactory,
+    DeletionFactory,
+    QuestionFactory,
+    WholeAccountDeletionFactory,
+)
 
 Kind = PrivacyRequest.Kind
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def user():
-    return UserFactory()
 
 
 def signed_in(client, user, language="en"):
@@ -40,33 +41,12 @@ def text(html: str) -> str:
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
 def test_requests_of_one_kind_are_told_apart_by_what_they_ask(client, user, language):
-    services.request_file(user=user, kind=Kind.QUESTION, details="How long do you keep my data?")
-    services.request_file(
-        user=user, kind=Kind.QUESTION, details="Who  did you share\nmy number with " + "x" * 80
-    )
-    services.request_file(
-        user=user,
-        kind=Kind.DELETION,
-        verified_at=timezone.now(),
-        ground="4.2.2",
-        scope_kinds=["browsing_records"],
-    )
-    services.request_file(
-        user=user,
-        kind=Kind.DELETION,
-        verified_at=timezone.now(),
-        ground="4.2.4",
-        whole_account=True,
-    )
-    services.request_file(
-        user=user,
-        kind=Kind.CORRECTION,
-        correction_field="nickname",
-        correction_value="Ann",
-        details="Spelt wrong",
-    )
-    other = UserFactory()
-    services.request_file(user=other, kind=Kind.QUESTION, details="Someone else's question")
+    QuestionFactory(user=user, details="How long do you keep my data?")
+    QuestionFactory(user=user, details="Who  did you share\nmy number with " + "x" * 80)
+    DeletionFactory(user=user, ground="4.2.2")
+    WholeAccountDeletionFactory(user=user, ground="4.2.4")
+    CorrectionFactory(user=user, correction_value="Ann", details="Spelt wrong")
+    QuestionFactory(details="Someone else's question")
 
     items = [text(item) for item in list_items(signed_in(client, user, language))]
     assert len(items) == 5
@@ -98,12 +78,12 @@ def test_the_list_costs_the_same_queries_for_more_requests(client, user):
     from django.test.utils import CaptureQueriesContext
 
     signed_in(client, user)
-    services.request_file(user=user, kind=Kind.QUESTION, details="one")
+    QuestionFactory(user=user, details="one")
     client.get(reverse("requests:list"))  # the session and caches warm
     with CaptureQueriesContext(connection) as few:
         client.get(reverse("requests:list"))
     for n in range(10):
-        services.request_file(user=user, kind=Kind.QUESTION, details=f"question {n}")
+        QuestionFactory(user=user, details=f"question {n}")
     with CaptureQueriesContext(connection) as many:
         client.get(reverse("requests:list"))
     assert len(many) == len(few)
@@ -111,7 +91,7 @@ def test_the_list_costs_the_same_queries_for_more_requests(client, user):
 
 def test_a_completed_request_never_says_we_will_answer_by(client, user):
     staff = UserFactory(is_staff=True)
-    privacy_request = services.request_file(user=user, kind=Kind.QUESTION, details="Why?")
+    privacy_request = QuestionFactory(user=user)
     signed_in(client, user)
     open_page = client.get(reverse("requests:detail", args=[privacy_request.reference]))
     assert "Answer due by" in open_page.content.decode()

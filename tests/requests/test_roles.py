@@ -12,7 +12,6 @@ from django.contrib.messages import get_messages
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts.models import BrowsingRecord, User
 from accounts.services import activity_record
@@ -20,7 +19,8 @@ from consents.models import Purpose
 from consents.services import consent_grant
 from requests import services
 from requests.models import DeletionTombstone, LegalHold, PrivacyRequest
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
+from tests.requests.factories import CorrectionFactory, DeletionFactory, QuestionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -95,10 +95,6 @@ def messages_of(response):
     return [str(m) for m in get_messages(response.wsgi_request)]
 
 
-def question():
-    return services.request_file(user=UserFactory(), kind=Kind.QUESTION, details="Why?")
-
-
 def post_action(client, action, objects, url=CHANGELIST, **data):
     return client.post(
         reverse(url), {"action": action, "_selected_action": [o.pk for o in objects], **data}
@@ -114,7 +110,7 @@ def changelist(client, staff, boss):
 
 
 def change_page(client, staff, boss):
-    privacy_request = question()
+    privacy_request = QuestionFactory()
     response = client.get(
         reverse("admin:requests_privacyrequest_change", args=[privacy_request.pk])
     )
@@ -122,21 +118,21 @@ def change_page(client, staff, boss):
 
 
 def assign_to_me(client, staff, boss):
-    privacy_request = question()
+    privacy_request = QuestionFactory()
     response = post_action(client, "assign_to_me", [privacy_request], index="0")
     privacy_request.refresh_from_db()
     return privacy_request.assignee_id == staff.pk, response
 
 
 def start(client, staff, boss):
-    privacy_request = question()
+    privacy_request = QuestionFactory()
     response = post_action(client, "start_requests", [privacy_request], index="0")
     privacy_request.refresh_from_db()
     return privacy_request.status == Status.IN_PROGRESS, response
 
 
 def extend(client, staff, boss):
-    privacy_request = question()
+    privacy_request = QuestionFactory()
     response = post_action(
         client, "extend_requests", [privacy_request], post="yes", reason="Archive"
     )
@@ -145,7 +141,7 @@ def extend(client, staff, boss):
 
 
 def reject(client, staff, boss):
-    privacy_request = question()
+    privacy_request = QuestionFactory()
     response = post_action(
         client, "reject_requests", [privacy_request], post="yes", reason="no_ground"
     )
@@ -154,7 +150,7 @@ def reject(client, staff, boss):
 
 
 def complete(client, staff, boss):
-    privacy_request = services.request_start(privacy_request=question(), actor=boss)
+    privacy_request = QuestionFactory(started_by=boss)
     response = post_action(
         client, "complete_requests", [privacy_request], post="yes", answer="Because."
     )
@@ -166,14 +162,7 @@ def approve_deletion(client, staff, boss):
     user = UserFactory()
     consent_grant(user=user, purpose=Purpose.objects.get(code="personalisation"))
     activity_record(user=user, kind=BrowsingRecord.Kind.SEARCH, text="forget me")
-    privacy_request = services.request_file(
-        user=user,
-        kind=Kind.DELETION,
-        verified_at=timezone.now(),
-        ground=PrivacyRequest.Ground.NO_CONSENT,
-        scope_kinds=["browsing_records"],
-    )
-    services.request_start(privacy_request=privacy_request, actor=boss)
+    privacy_request = DeletionFactory(user=user, started_by=boss)
     response = post_action(client, "approve_deletions", [privacy_request], post="yes")
     erased = not BrowsingRecord.objects.filter(user=user).exists()
     assert erased == DeletionTombstone.objects.filter(request=privacy_request).exists()
@@ -182,10 +171,7 @@ def approve_deletion(client, staff, boss):
 
 def apply_correction(client, staff, boss):
     user = UserFactory(nickname="Old")
-    privacy_request = services.request_file(
-        user=user, kind=Kind.CORRECTION, correction_field="nickname", correction_value="New"
-    )
-    services.request_start(privacy_request=privacy_request, actor=boss)
+    privacy_request = CorrectionFactory(user=user, correction_value="New", started_by=boss)
     response = post_action(client, "apply_corrections", [privacy_request], post="yes")
     user.refresh_from_db()
     return user.nickname == "New", response
@@ -342,7 +328,7 @@ def offered_actions(response):
 def test_each_role_is_offered_only_its_actions(client, roles, boss, role, offered):
     staff = staff_in(role, roles)
     client.force_login(staff)
-    question()
+    QuestionFactory()
     response = client.get(reverse(CHANGELIST))
     assert offered_actions(response) == offered
 

@@ -13,7 +13,13 @@ from consents.services import consent_grant
 from requests import services, timeline
 from requests.deadlines import due_date
 from requests.models import DeletionTombstone, PrivacyRequest, RequestEvent
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
+from tests.requests.factories import (
+    CorrectionFactory,
+    DeletionFactory,
+    QuestionFactory,
+    WholeAccountDeletionFactory,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Status = PrivacyRequest.Status
@@ -31,24 +37,13 @@ def staff():
     return UserFactory(is_staff=True)
 
 
-def question(user, text="What do you keep about me?"):
-    return services.request_file(user=user, kind=Kind.QUESTION, details=text)
-
-
-def deletion(user, **kwargs):
-    kwargs.setdefault("ground", PrivacyRequest.Ground.NO_CONSENT)
-    return services.request_file(
-        user=user, kind=Kind.DELETION, verified_at=timezone.now(), **kwargs
-    )
-
-
 def actions(privacy_request):
     return list(privacy_request.events.values_list("action", "from_status", "to_status"))
 
 
 def test_filing_sets_the_deadline_writes_the_timeline_and_tells_the_user(sms_outbox):
     user = UserFactory()
-    privacy_request = question(user)
+    privacy_request = QuestionFactory(user=user)
     assert privacy_request.status == Status.SUBMITTED
     assert privacy_request.due_on == due_date(privacy_request.created_at)
     assert actions(privacy_request) == [("submitted", "", "submitted")]
@@ -71,16 +66,16 @@ def test_access_and_deletion_need_a_fresh_code():
 def test_a_deletion_needs_a_ground_and_a_scope():
     user = UserFactory()
     with pytest.raises(services.RequestError, match="ground"):
-        deletion(user, ground="", whole_account=True)
+        WholeAccountDeletionFactory(user=user, ground="")
     with pytest.raises(services.RequestError, match="which data"):
-        deletion(user)
+        DeletionFactory(user=user, scope_kinds=())
     with pytest.raises(services.RequestError, match="which data"):
-        deletion(user, scope_kinds=["no_such_kind"])
+        DeletionFactory(user=user, scope_kinds=["no_such_kind"])
     assert not PrivacyRequest.objects.exists()
 
 
 def test_the_state_machine_refuses_illegal_moves(staff, sms_outbox):
-    privacy_request = question(UserFactory())
+    privacy_request = QuestionFactory()
     services.request_reject(
         privacy_request=privacy_request, actor=staff, reason="no_ground", text="Not about data."
     )
@@ -93,7 +88,7 @@ def test_the_state_machine_refuses_illegal_moves(staff, sms_outbox):
 
 
 def test_a_rejection_carries_a_reason_and_how_to_complain(staff):
-    privacy_request = question(UserFactory())
+    privacy_request = QuestionFactory()
     with pytest.raises(services.RequestError, match="reason"):
         services.request_reject(privacy_request=privacy_request, actor=staff, reason="")
     with pytest.raises(services.RequestError, match="Explain"):
@@ -112,7 +107,7 @@ def test_a_rejection_carries_a_reason_and_how_to_complain(staff):
 
 def test_question_lifecycle_with_assign_start_extend_and_complete(staff, sms_outbox):
     user = UserFactory()
-    privacy_request = question(user)
+    privacy_request = QuestionFactory(user=user)
     services.request_assign(privacy_request=privacy_request, assignee=staff, actor=staff)
     services.request_start(privacy_request=privacy_request, actor=staff)
     services.request_extend(privacy_request=privacy_request, actor=staff, reason="Waiting for IT.")
@@ -135,7 +130,7 @@ def test_question_lifecycle_with_assign_start_extend_and_complete(staff, sms_out
 
 def test_the_user_can_withdraw_an_open_request_only_their_own(sms_outbox):
     user = UserFactory()
-    privacy_request = question(user)
+    privacy_request = QuestionFactory(user=user)
     with pytest.raises(services.RequestError, match="not your request"):
         services.request_withdraw(privacy_request=privacy_request, user=UserFactory())
     services.request_withdraw(privacy_request=privacy_request, user=user)
@@ -145,9 +140,7 @@ def test_the_user_can_withdraw_an_open_request_only_their_own(sms_outbox):
 
 def test_a_correction_is_applied_through_the_service_and_audited(staff):
     user = UserFactory(nickname="Wrong Name")
-    privacy_request = services.request_file(
-        user=user, kind=Kind.CORRECTION, correction_field="nickname", correction_value="Right Name"
-    )
+    privacy_request = CorrectionFactory(user=user, correction_value="Right Name")
     with pytest.raises(services.RequestError, match="Start"):
         services.correction_apply(privacy_request=privacy_request, actor=staff)
     services.request_start(privacy_request=privacy_request, actor=staff)
@@ -171,7 +164,7 @@ def test_approving_a_deletion_erases_its_scope_only_and_leaves_a_tombstone(staff
     _browsing_history(user)
     _browsing_history(other)
     SecurityEvent.objects.create(user=user, kind=SecurityEvent.Kind.SIGNED_IN)
-    privacy_request = deletion(user, scope_kinds=["browsing_records"])
+    privacy_request = DeletionFactory(user=user)
     services.request_start(privacy_request=privacy_request, actor=staff)
     services.deletion_approve(privacy_request=privacy_request, actor=staff)
 
@@ -196,7 +189,9 @@ def test_whole_account_deletion_closes_the_account_frees_the_number_and_restrict
         user=user, kind=SecurityEvent.Kind.SIGNED_IN, ip_address="10.0.0.1"
     )
     client.force_login(user)
-    privacy_request = deletion(user, whole_account=True, ground=PrivacyRequest.Ground.PURPOSE_DONE)
+    privacy_request = WholeAccountDeletionFactory(
+        user=user, ground=PrivacyRequest.Ground.PURPOSE_DONE
+    )
     services.request_start(privacy_request=privacy_request, actor=staff)
     services.deletion_approve(privacy_request=privacy_request, actor=staff)
 
@@ -220,7 +215,7 @@ def test_whole_account_deletion_closes_the_account_frees_the_number_and_restrict
 def test_a_legal_hold_stops_erasure_and_the_request_says_why(staff):
     user = UserFactory()
     _browsing_history(user)
-    privacy_request = deletion(user, scope_kinds=["browsing_records"])
+    privacy_request = DeletionFactory(user=user)
     services.request_start(privacy_request=privacy_request, actor=staff)
     hold = services.legal_hold_set(user=user, reason="Court order 2026-17", actor=staff)
     with pytest.raises(services.RequestError, match="Court order 2026-17"):

@@ -7,12 +7,20 @@ text to the number before it is erased.
 """
 
 import pytest
-from django.utils import timezone, translation
+from django.utils import translation
 
-from consents.models import DataCategory
 from requests import propagation, services, timeline
-from requests.models import AccessCopy, DeletionNotice, Disclosure, PrivacyRequest, Recipient
-from tests.factories import UserFactory
+from requests.models import AccessCopy, DeletionNotice, PrivacyRequest
+from tests.accounts.factories import UserFactory
+from tests.requests.factories import (
+    AccessFactory,
+    CorrectionFactory,
+    DeletionFactory,
+    QuestionFactory,
+    RecipientFactory,
+    WholeAccountDeletionFactory,
+    disclose,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,7 +58,7 @@ def test_the_copy_texts_being_prepared_then_ready_in_that_order(sms_outbox, medi
     phone = user.phone.as_e164
     sms_outbox.clear()
 
-    privacy_request = services.request_file(user=user, kind=Kind.ACCESS, verified_at=timezone.now())
+    privacy_request = AccessFactory(user=user)
 
     copy = AccessCopy.objects.get(request=privacy_request)
     assert copy.status == AccessCopy.Status.READY
@@ -70,7 +78,7 @@ def test_a_failing_sms_provider_does_not_hold_up_the_copy(sms_outbox, media_root
         raise ConnectionError("SMS provider down")
 
     monkeypatch.setattr(services, "send_sms", provider_down)
-    privacy_request = services.request_file(user=user, kind=Kind.ACCESS, verified_at=timezone.now())
+    privacy_request = AccessFactory(user=user)
 
     assert AccessCopy.objects.get(request=privacy_request).status == AccessCopy.Status.READY
     # The "being prepared" text was lost; the "ready" one still came, and nothing out of order.
@@ -82,8 +90,7 @@ def test_each_step_of_a_question_is_texted_with_what_changed(staff, sms_outbox):
     user = UserFactory()
     phone = user.phone.as_e164
     sms_outbox.clear()
-    privacy_request = services.request_file(user=user, kind=Kind.QUESTION, details="Why?")
-    services.request_start(privacy_request=privacy_request, actor=staff)
+    privacy_request = QuestionFactory(user=user, started_by=staff)
     privacy_request = services.request_extend(
         privacy_request=privacy_request, actor=staff, reason="We ask the archive."
     )
@@ -103,12 +110,9 @@ def test_each_step_of_a_question_is_texted_with_what_changed(staff, sms_outbox):
 def test_rejection_withdrawal_and_correction_texts(staff, sms_outbox):
     user = UserFactory(nickname="Old")
     phone = user.phone.as_e164
-    rejected = services.request_file(user=user, kind=Kind.QUESTION, details="Why?")
-    withdrawn = services.request_file(user=user, kind=Kind.QUESTION, details="And?")
-    corrected = services.request_file(
-        user=user, kind=Kind.CORRECTION, correction_field="nickname", correction_value="New"
-    )
-    services.request_start(privacy_request=corrected, actor=staff)
+    rejected = QuestionFactory(user=user)
+    withdrawn = QuestionFactory(user=user)
+    corrected = CorrectionFactory(user=user, correction_value="New", started_by=staff)
     sms_outbox.clear()
 
     services.request_reject(privacy_request=rejected, actor=staff, reason="excessive")
@@ -127,39 +131,12 @@ def test_rejection_withdrawal_and_correction_texts(staff, sms_outbox):
         assert zh(change) in body
 
 
-def _recipient(name, user, *codes, endpoint=""):
-    recipient = Recipient.objects.create(name=name, contact="dpo@example.cn", endpoint=endpoint)
-    categories = list(DataCategory.objects.filter(code__in=codes))
-    recipient.data_categories.set(categories)
-    propagation.disclosure_record(
-        user=user,
-        recipient=recipient,
-        categories=categories,
-        subject_identifier=f"{name}-1",
-        basis=Disclosure.Basis.LEGAL_EXCEPTION,
-        legal_exception=Disclosure.LegalException.LEGAL_OBLIGATION,
-        legal_note="Statutory reporting.",
-    )
-    return recipient
-
-
-def _deletion(user, staff, **scope):
-    privacy_request = services.request_file(
-        user=user,
-        kind=Kind.DELETION,
-        verified_at=timezone.now(),
-        ground=PrivacyRequest.Ground.NO_CONSENT,
-        **scope,
-    )
-    services.request_start(privacy_request=privacy_request, actor=staff)
-    return privacy_request
-
-
 def test_a_partial_deletion_texts_the_erasure_then_that_every_recipient_was_told(staff, sms_outbox):
     user = UserFactory()
     phone = user.phone.as_e164
-    archive = _recipient("Archive", user, "browsing_records")  # no endpoint: sent by hand
-    privacy_request = _deletion(user, staff, scope_kinds=["browsing_records"])
+    archive = RecipientFactory(name="Archive")  # no endpoint: sent by hand
+    disclose(user, archive, "Archive-1", "browsing_records")
+    privacy_request = DeletionFactory(user=user, started_by=staff)
     sms_outbox.clear()
 
     services.deletion_approve(privacy_request=privacy_request, actor=staff)
@@ -176,8 +153,9 @@ def test_a_partial_deletion_texts_the_erasure_then_that_every_recipient_was_told
 def test_a_whole_account_deletion_sends_a_last_text_before_the_number_is_erased(staff, sms_outbox):
     user = UserFactory()
     phone = user.phone.as_e164
-    archive = _recipient("Archive", user, "phone_number")
-    privacy_request = _deletion(user, staff, whole_account=True)
+    archive = RecipientFactory(name="Archive")
+    disclose(user, archive, "Archive-1", "phone_number")
+    privacy_request = WholeAccountDeletionFactory(user=user, started_by=staff)
     sms_outbox.clear()
 
     services.deletion_approve(privacy_request=privacy_request, actor=staff)
@@ -203,7 +181,7 @@ def test_a_whole_account_deletion_sends_a_last_text_before_the_number_is_erased(
 def test_a_whole_account_deletion_without_recipients_says_it_is_the_last_text(staff, sms_outbox):
     user = UserFactory()
     phone = user.phone.as_e164
-    privacy_request = _deletion(user, staff, whole_account=True)
+    privacy_request = WholeAccountDeletionFactory(user=user, started_by=staff)
     sms_outbox.clear()
 
     services.deletion_approve(privacy_request=privacy_request, actor=staff)

@@ -10,11 +10,11 @@ import re
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from requests import services
 from requests.models import PrivacyRequest, RequestEvent
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
+from tests.requests.factories import CorrectionFactory, DeletionFactory, QuestionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +57,7 @@ def cells(html, field):
 
 def test_a_rejection_reads_in_the_language_of_whoever_reads_it(client, officer):
     user = UserFactory()
-    privacy_request = services.request_file(user=user, kind=Kind.QUESTION, details="Why?")
+    privacy_request = QuestionFactory(user=user)
     services.request_reject(
         privacy_request=privacy_request, actor=officer, reason="no_ground", text="见附件。"
     )
@@ -78,7 +78,7 @@ def test_a_rejection_reads_in_the_language_of_whoever_reads_it(client, officer):
 
 def test_a_note_written_before_codes_still_shows(client, officer):
     user = UserFactory()
-    privacy_request = services.request_file(user=user, kind=Kind.QUESTION, details="Why?")
+    privacy_request = QuestionFactory(user=user)
     RequestEvent.objects.create(
         request=privacy_request, action=Action.COMPLETED, note="您的副本已准备好。"
     )
@@ -88,24 +88,14 @@ def test_a_note_written_before_codes_still_shows(client, officer):
 
 def test_the_desk_reads_the_details_as_sentences(client, officer):
     user = UserFactory(nickname="Old")
-    privacy_request = services.request_file(
-        user=user, kind=Kind.CORRECTION, correction_field="nickname", correction_value="New"
-    )
+    privacy_request = CorrectionFactory(user=user, correction_value="New")
     services.request_assign(privacy_request=privacy_request, assignee=officer, actor=officer)
     services.request_start(privacy_request=privacy_request, actor=officer)
     privacy_request = services.request_extend(
         privacy_request=privacy_request, actor=officer, reason="Checking with the team."
     )
     services.correction_apply(privacy_request=privacy_request, actor=officer)
-    deletion = services.request_file(
-        user=user,
-        kind=Kind.DELETION,
-        verified_at=timezone.now(),
-        ground=PrivacyRequest.Ground.NO_CONSENT,
-        scope_kinds=["browsing_records"],
-    )
-    services.request_start(privacy_request=deletion, actor=officer)
-    services.deletion_approve(privacy_request=deletion, actor=officer)
+    deletion = DeletionFactory(user=user, approved_by=officer)
 
     details = [d for d in cells(desk_timeline(client, officer, privacy_request), "what") if d]
     assert details == [

@@ -14,8 +14,14 @@ from django.utils import timezone
 from requests import services
 from requests.deadlines import due_date
 from requests.models import AccessCopy, PrivacyRequest, RequestEvent
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 from tests.helpers import last_code
+from tests.requests.factories import (
+    AccessFactory,
+    CorrectionFactory,
+    QuestionFactory,
+    WholeAccountDeletionFactory,
+)
 
 PHONE = "+8613800138000"
 Kind = PrivacyRequest.Kind
@@ -28,17 +34,10 @@ def user(db):
 
 
 @pytest.fixture
-def signed_in(client, user):
-    client.cookies.load({"django_language": "en"})
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
 def no_copy_builder(monkeypatch):
     """The ZIP builder is tested on its own (and was still being written with these pages):
     filing only has to create the request and its AccessCopy row."""
-    monkeypatch.setattr("requests.tasks.build_access_copy", lambda copy_id: None)
+    monkeypatch.setattr("requests.access_copy.build_access_copy", lambda copy_id: None)
 
 
 def new_url(kind):
@@ -53,10 +52,6 @@ def detail_url(privacy_request):
     return reverse("requests:detail", args=[privacy_request.reference])
 
 
-def question(user, text="How long do you keep my data?"):
-    return services.request_file(user=user, kind=Kind.QUESTION, details=text)
-
-
 def zip_bytes() -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
@@ -66,7 +61,7 @@ def zip_bytes() -> bytes:
 
 def access_request(user, *, copy_status=AccessCopy.Status.READY, expires_in=timedelta(days=7)):
     """An access request whose copy is in ``copy_status``, as the builder would leave it."""
-    privacy_request = services.request_file(user=user, kind=Kind.ACCESS, verified_at=timezone.now())
+    privacy_request = AccessFactory(user=user)
     copy = privacy_request.access_copy
     if copy_status in (AccessCopy.Status.READY, AccessCopy.Status.EXPIRED):
         data = zip_bytes()
@@ -107,11 +102,9 @@ def test_account_menu_links_to_my_requests(signed_in):
 
 
 def test_list_shows_only_own_requests_newest_first(signed_in, user):
-    older = question(user, "first question")
-    newer = services.request_file(
-        user=user, kind=Kind.CORRECTION, correction_field="nickname", correction_value="Ming"
-    )
-    others = question(UserFactory(), "someone else's")
+    older = QuestionFactory(user=user, details="first question")
+    newer = CorrectionFactory(user=user, correction_value="Ming")
+    others = QuestionFactory(details="someone else's")
     response = signed_in.get(reverse("requests:list"))
     assert response.status_code == 200
     body = response.content.decode()
@@ -126,7 +119,7 @@ def test_list_shows_only_own_requests_newest_first(signed_in, user):
 
 
 def test_closed_requests_show_no_countdown(signed_in, user):
-    withdrawn = services.request_withdraw(privacy_request=question(user), user=user)
+    withdrawn = services.request_withdraw(privacy_request=QuestionFactory(user=user), user=user)
     body = signed_in.get(reverse("requests:list")).content.decode()
     assert detail_url(withdrawn) in body
     assert "Withdrawn" in body
@@ -299,7 +292,7 @@ def test_a_filing_the_service_refuses_after_the_code_shows_why(
 ):
     signed_in.post(new_url("access"))
     # Meanwhile another tab filed a copy request.
-    services.request_file(user=user, kind=Kind.ACCESS, verified_at=timezone.now())
+    AccessFactory(user=user)
     response = signed_in.post(verify_url("access"), {"code": last_code(sms_outbox, PHONE)})
     assert response.status_code == 400
     assert "A copy of your data is already being prepared." in response.content.decode()
@@ -384,7 +377,7 @@ def test_a_kept_kind_cannot_be_posted_for_deletion(signed_in, sms_outbox):
 
 def test_detail_shows_what_was_asked_due_date_and_timeline(signed_in, user):
     staff = UserFactory(is_staff=True)
-    privacy_request = question(user, "Do you sell my data?")
+    privacy_request = QuestionFactory(user=user, details="Do you sell my data?")
     services.request_start(privacy_request=privacy_request, actor=staff)
     services.request_extend(
         privacy_request=privacy_request, actor=staff, reason="We are asking our partner."
@@ -404,7 +397,7 @@ def test_detail_shows_what_was_asked_due_date_and_timeline(signed_in, user):
 
 def test_detail_explains_a_rejection_and_where_to_complain(signed_in, user):
     staff = UserFactory(is_staff=True)
-    privacy_request = question(user)
+    privacy_request = QuestionFactory(user=user)
     services.request_reject(
         privacy_request=privacy_request, actor=staff, reason="excessive", text="Answered on 1 May."
     )
@@ -417,24 +410,20 @@ def test_detail_explains_a_rejection_and_where_to_complain(signed_in, user):
 
 def test_legal_hold_pauses_a_deletion_on_its_page(signed_in, user):
     staff = UserFactory(is_staff=True)
-    privacy_request = services.request_file(
-        user=user,
-        kind=Kind.DELETION,
-        verified_at=timezone.now(),
-        ground="4.2.4",
-        whole_account=True,
-    )
+    privacy_request = WholeAccountDeletionFactory(user=user, ground="4.2.4")
     assert "legal hold" not in signed_in.get(detail_url(privacy_request)).content.decode()
     services.legal_hold_set(user=user, reason="Court order 2025-17", actor=staff)
     body = signed_in.get(detail_url(privacy_request)).content.decode()
     assert "Deletion is paused by a legal hold: Court order 2025-17" in body
     # Other kinds of request are not paused.
-    assert "legal hold" not in signed_in.get(detail_url(question(user))).content.decode()
+    assert (
+        "legal hold" not in signed_in.get(detail_url(QuestionFactory(user=user))).content.decode()
+    )
 
 
 @pytest.mark.django_db(transaction=True)
 def test_withdraw_writes_the_timeline_and_tells_the_user(signed_in, user, sms_outbox):
-    privacy_request = question(user)
+    privacy_request = QuestionFactory(user=user)
     sms_outbox.clear()
     page = signed_in.get(detail_url(privacy_request)).content.decode()
     withdraw_url = reverse("requests:withdraw", args=[privacy_request.reference])
@@ -528,13 +517,13 @@ def test_download_of_an_unfinished_copy_is_refused(signed_in, user, media_root):
 
 
 def test_download_of_a_request_without_a_copy_is_not_found(signed_in, user):
-    privacy_request = question(user)
+    privacy_request = QuestionFactory(user=user)
     response = signed_in.get(reverse("requests:download", args=[privacy_request.reference]))
     assert response.status_code == 404
 
 
 def test_pages_work_in_chinese(client, user):
     client.force_login(user)
-    privacy_request = question(user)
+    privacy_request = QuestionFactory(user=user)
     body = client.get(detail_url(privacy_request)).content.decode()
     assert '<html lang="zh-hans">' in body

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from requests import verification
 from requests.models import PrivacyRequest
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 from tests.helpers import last_code
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,13 +28,6 @@ VERIFY = reverse("requests:verify", args=["deletion"])
 @pytest.fixture
 def user():
     return UserFactory(phone=PHONE)
-
-
-@pytest.fixture
-def signed_in(client, user):
-    client.cookies.load({"django_language": "en"})
-    client.force_login(user)
-    return client
 
 
 def wrong(code: str) -> str:

@@ -1,41 +1,11 @@
-"""A deletion notice to one recipient, made directly (no approval flow): for the tests of
-what the portal sends out and what recipients send back."""
+"""A local HTTP server standing for a recipient, for the tests of what the portal sends out
+and what recipients send back (the notices come from ``tests.requests.factories``)."""
 
 from __future__ import annotations
 
 import http.server
 import threading
 from contextlib import contextmanager
-
-from django.utils import timezone
-
-from requests import propagation
-from requests.deadlines import due_date
-from requests.models import DeletionNotice, PrivacyRequest, Recipient
-from tests.factories import UserFactory
-
-
-def make_notice(*, endpoint: str, name: str = "Acme Logistics", staff=None) -> DeletionNotice:
-    """A pending notice, due now, to a recipient with this endpoint and a signing secret."""
-    now = timezone.now()
-    recipient = Recipient.objects.create(name=name, contact="dpo@acme.example", endpoint=endpoint)
-    propagation.recipient_secret_set(recipient=recipient, actor=staff or UserFactory(is_staff=True))
-    privacy_request = PrivacyRequest.objects.create(
-        user=UserFactory(),
-        kind=PrivacyRequest.Kind.DELETION,
-        ground=PrivacyRequest.Ground.NO_CONSENT,
-        status=PrivacyRequest.Status.PROPAGATING,
-        verified_at=now,
-        due_on=due_date(now),
-    )
-    return DeletionNotice.objects.create(
-        request=privacy_request,
-        recipient=recipient,
-        status=DeletionNotice.Status.PENDING,
-        categories=["phone_number"],
-        subject_identifiers=["C-1"],
-        next_attempt_at=now,
-    )
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

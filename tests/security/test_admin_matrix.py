@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from privacyportal.models import AuditEntry
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 from tests.requests.test_roles import AGENT, AUDITOR, NO_ROLE, OFFICER, ensure_roles
 
 from .world import PASSWORD, build_world

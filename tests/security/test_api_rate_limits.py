@@ -10,9 +10,8 @@ from django.core.cache import cache
 
 from api.models import Scope
 from api.services import service_token_create
-from tests.factories import UserFactory
-
-from .notice_helpers import make_notice
+from tests.accounts.factories import UserFactory
+from tests.requests.factories import NoticeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -37,11 +36,6 @@ def make_token():
         return service_token_create(service=service, scopes=[Scope.CONSENT_READ], actor=staff)[1]
 
     return make
-
-
-@pytest.fixture
-def user():
-    return UserFactory()
 
 
 def check(client, user, token=None, *, address=ADDRESS):
@@ -116,7 +110,7 @@ def test_failed_authentication_is_limited_per_address(client, settings, make_tok
 
 def test_a_recipients_bad_signatures_count_as_failed_authentication(client, settings):
     settings.API_RATE_LIMIT_AUTH_FAILURES = "2/min"
-    notice = make_notice(endpoint="https://dsr.acme.example/notices")
+    notice = NoticeFactory(endpoint="https://dsr.acme.example/notices")
     url = f"/api/v1/notices/{notice.idempotency_key}"
     bad = {"X-PrivacyPortal-Timestamp": "1", "X-PrivacyPortal-Signature": "sha256=00"}
 

@@ -16,21 +16,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 
 NOT_A_PICTURE = "This file is not a picture we can read"
-
-
-@pytest.fixture
-def user(db):
-    return UserFactory()
-
-
-@pytest.fixture
-def signed_in(client, user):
-    client.cookies.load({"django_language": "en"})
-    client.force_login(user)
-    return client
 
 
 def picture(fmt="PNG", size=(64, 48), **kwargs) -> bytes:

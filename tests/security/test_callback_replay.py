@@ -16,9 +16,10 @@ from django.urls import reverse
 
 from requests import propagation
 from requests.models import DeletionNotice, NoticeCallback, RequestEvent
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
+from tests.requests.factories import NoticeFactory
 
-from .notice_helpers import local_server, make_notice
+from .notice_helpers import local_server
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def recipient_server(settings):
 @pytest.fixture
 def notice(recipient_server):
     """A notice posted once to the recipient, who has not confirmed it yet."""
-    notice = make_notice(endpoint=f"http://127.0.0.1:{recipient_server.server_port}/dsr")
+    notice = NoticeFactory(endpoint=f"http://127.0.0.1:{recipient_server.server_port}/dsr")
     propagation.notices_deliver([notice.pk])
     notice.refresh_from_db()
     assert notice.status == Status.DELIVERED

@@ -67,9 +67,7 @@ def test_the_access_copy_csv_files_hold_no_formula(media_root):
 
     assert table("account")[0]["Nickname"] == "' =1+2"
     searches = {
-        row["Search or page"]
-        for row in table("browsing_records")
-        if row["Kind (code)"] == "search"
+        row["Search or page"] for row in table("browsing_records") if row["Kind (code)"] == "search"
     }
     assert searches == {"'＝1+2", "'@SUM(A1)", "'-1+1", "隐私政策"}
     # The JSON files keep the values as they are.

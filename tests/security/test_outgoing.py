@@ -17,11 +17,12 @@ from django.urls import reverse
 from consents.models import DataCategory
 from privacyportal import outgoing, sms
 from privacyportal.sms.backends.http import SmsBackend as HttpSmsBackend
-from requests import propagation
+from requests import propagation, register
 from requests.models import DeletionNotice, NoticeAttempt, Recipient
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
+from tests.requests.factories import NoticeFactory
 
-from .notice_helpers import local_server, make_notice
+from .notice_helpers import local_server
 
 pytestmark = pytest.mark.django_db
 
@@ -130,9 +131,9 @@ def test_a_name_that_resolves_elsewhere_after_it_was_saved_is_refused_when_conne
         endpoint = f"https://dsr.acme.example:{server.server_port}/notices"
         assert add_recipient(admin_client, endpoint).status_code == 302
         recipient = Recipient.objects.get()
-        notice = make_notice(endpoint=endpoint, name="Acme Logistics 2")
+        notice = NoticeFactory(endpoint=endpoint, name="Acme Logistics 2")
         DeletionNotice.objects.filter(pk=notice.pk).update(recipient=recipient)
-        propagation.recipient_secret_set(recipient=recipient, actor=UserFactory(is_staff=True))
+        register.recipient_secret_set(recipient=recipient, actor=UserFactory(is_staff=True))
         # Later, the name points at this machine, where the local server listens.
         resolver["dsr.acme.example"] = ["127.0.0.1"]
 
@@ -194,7 +195,7 @@ def test_a_redirect_is_not_followed(settings):
 
     with local_server(answer) as server:
         port = server.server_port
-        notice = make_notice(endpoint=f"http://127.0.0.1:{port}/notices")
+        notice = NoticeFactory(endpoint=f"http://127.0.0.1:{port}/notices")
         propagation.notices_deliver([notice.pk])
         with outgoing.outgoing_client(timeout=2) as client:
             asked_to_follow = client.get(f"http://127.0.0.1:{port}/notices", follow_redirects=True)
@@ -210,7 +211,7 @@ def test_a_redirect_is_not_followed(settings):
 def test_the_allowed_hosts_setting_lets_the_local_test_recipient_through(settings):
     with local_server() as server:
         endpoint = f"http://127.0.0.1:{server.server_port}/notices"
-        notice = make_notice(endpoint=endpoint)
+        notice = NoticeFactory(endpoint=endpoint)
 
         settings.OUTGOING_ALLOWED_HOSTS = []
         propagation.notices_deliver([notice.pk])

@@ -14,7 +14,7 @@ from accounts.models import User
 from accounts.selectors import permissions_held
 from accounts.services import group_save
 from privacyportal.models import AuditEntry
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 from tests.requests.test_roles import AGENT, AUDITOR, OFFICER, ensure_roles
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.urls import reverse
 
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 from tests.helpers import last_code, signup_data
 
 # Transactional: SMS go out on commit, as in production.

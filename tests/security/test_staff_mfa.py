@@ -13,14 +13,14 @@ from allauth.mfa.totp.internal.auth import (
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from api.models import ServiceToken
 from consents.models import DataCategory
 from privacyportal.models import AuditEntry
 from requests import services
 from requests.models import LegalHold, PrivacyRequest, Recipient
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
+from tests.requests.factories import DeletionFactory, RecipientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -251,19 +251,8 @@ def desk(client, staff, settings):
     return client
 
 
-def deletion_in_progress(actor):
-    privacy_request = services.request_file(
-        user=UserFactory(),
-        kind=PrivacyRequest.Kind.DELETION,
-        verified_at=timezone.now(),
-        ground=PrivacyRequest.Ground.NO_CONSENT,
-        scope_kinds=["browsing_records"],
-    )
-    return services.request_start(privacy_request=privacy_request, actor=actor)
-
-
 def test_approving_a_deletion_asks_to_reauthenticate_then_carries_it_out(desk, staff):
-    privacy_request = deletion_in_progress(staff)
+    privacy_request = DeletionFactory(started_by=staff)
     changelist = reverse("admin:requests_privacyrequest_changelist")
     payload = {"action": "approve_deletions", "_selected_action": [privacy_request.pk]}
 
@@ -279,7 +268,7 @@ def test_approving_a_deletion_asks_to_reauthenticate_then_carries_it_out(desk, s
     assert privacy_request.status == PrivacyRequest.Status.COMPLETED
 
     # Right after, the next one needs no new re-authentication.
-    another = deletion_in_progress(staff)
+    another = DeletionFactory(started_by=staff)
     desk.post(changelist, {**payload, "_selected_action": [another.pk], "post": "yes"})
     another.refresh_from_db()
     assert another.status == PrivacyRequest.Status.COMPLETED
@@ -297,7 +286,7 @@ def test_releasing_a_legal_hold_asks_to_reauthenticate(desk, staff):
 
 
 def test_changing_a_recipients_endpoint_asks_to_reauthenticate(desk):
-    recipient = Recipient.objects.create(name="Acme", contact="dpo@acme.example")
+    recipient = RecipientFactory(name="Acme", categories=[])
     change = reverse("admin:requests_recipient_change", args=[recipient.pk])
     form = {
         "name": "Acme",
@@ -321,7 +310,7 @@ def test_changing_a_recipients_endpoint_asks_to_reauthenticate(desk):
 
 
 def test_setting_a_recipients_secret_asks_to_reauthenticate(desk):
-    recipient = Recipient.objects.create(name="Acme", contact="dpo@acme.example")
+    recipient = RecipientFactory(name="Acme", categories=[])
     secret_url = reverse("admin:requests_recipient_secret", args=[recipient.pk])
     asked = desk.post(secret_url)
     assert asks_to_reauthenticate(asked, secret_url.replace("/", "%2F"))

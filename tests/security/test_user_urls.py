@@ -76,7 +76,7 @@ def world(db, media_root):
 
 @pytest.fixture
 def intruder(client, world):
-    from tests.factories import UserFactory
+    from tests.accounts.factories import UserFactory
 
     client.force_login(UserFactory(phone="+8613900139000", is_staff=True, is_superuser=True))
     return client

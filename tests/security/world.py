@@ -32,15 +32,22 @@ def build_world() -> World:
     from accounts.models import BrowsingRecord, SecurityEvent
     from accounts.services import activity_record, security_event_record
     from api.services import service_token_create
-    from consents.models import DataCategory, Purpose
+    from consents.models import Purpose
     from consents.seed import seed
     from consents.services import consent_grant
     from help.topics import TOPICS
     from privacyportal.health import heartbeat_record
     from privacyportal.models import PurgeRun
-    from requests import propagation, services
-    from requests.models import DeletionNotice, Disclosure, PrivacyRequest, Recipient
-    from tests.factories import UserFactory
+    from requests import services
+    from requests.models import DeletionNotice, PrivacyRequest
+    from tests.accounts.factories import UserFactory
+    from tests.requests.factories import (
+        AccessFactory,
+        DeletionFactory,
+        QuestionFactory,
+        RecipientFactory,
+        disclose,
+    )
 
     Kind = PrivacyRequest.Kind
     seed(apps)
@@ -48,29 +55,12 @@ def build_world() -> World:
     owner = UserFactory(phone=OWNER_PHONE, nickname="owner", password=PASSWORD)
     now = timezone.now()
 
-    recipient = Recipient.objects.create(name="Acme", contact="dpo@acme.example")
-    recipient.data_categories.set(DataCategory.objects.all())
-    propagation.disclosure_record(
-        user=owner,
-        recipient=recipient,
-        # In the scope of the deletion below, so that it makes a notice.
-        categories=list(DataCategory.objects.filter(code="browsing_records")),
-        subject_identifier="ID-1",
-        basis=Disclosure.Basis.LEGAL_EXCEPTION,
-        legal_exception="3.4.1",
-        legal_note="Required by law.",
-    )
-    deletion = services.request_file(
-        user=owner,
-        kind=Kind.DELETION,
-        verified_at=now,
-        ground="4.2.2",
-        scope_kinds=["browsing_records"],
-    )
-    services.request_start(privacy_request=deletion, actor=staff)
-    services.deletion_approve(privacy_request=deletion, actor=staff)
-    access = services.request_file(user=owner, kind=Kind.ACCESS, verified_at=now)
-    question = services.request_file(user=owner, kind=Kind.QUESTION, details="Why?")
+    recipient = RecipientFactory(name="Acme")
+    # Browsing records: in the scope of the deletion below, so that it makes a notice.
+    disclose(owner, recipient, "ID-1", "browsing_records")
+    deletion = DeletionFactory(user=owner, verified_at=now, approved_by=staff)
+    access = AccessFactory(user=owner, verified_at=now)
+    question = QuestionFactory(user=owner, details="Why?")
 
     # After the deletion, which erased the browsing records.
     event = consent_grant(user=owner, purpose=Purpose.objects.get(code="personalisation"))

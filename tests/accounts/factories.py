@@ -1,3 +1,5 @@
+"""Accounts as sign-up makes them."""
+
 import factory
 from django.contrib.auth import get_user_model
 
